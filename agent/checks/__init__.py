@@ -1,0 +1,1 @@
+"""HTTP clients of the insurance (BHYT) and licensing backends: the only importer of requests."""
