@@ -1,0 +1,62 @@
+"""What a simulated card holds: its files, its secrets and how it behaves (the contract between the
+personalisation, which builds a CardImage from a person record and a profile, and the card's
+command processor, which serves it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+# File identifiers (Doc 9303-10 §4.6)
+FID_CARD_ACCESS = 0x011C
+FID_COM = 0x011E
+FID_SOD = 0x011D
+
+
+def fid_of_dg(number: int) -> int:
+    return 0x0100 + number
+
+
+@dataclasses.dataclass(frozen=True)
+class PaceSetup:
+    """One PACE protocol the card offers (and advertises in EF.CardAccess)."""
+
+    protocol_oid: str  # e.g. "0.4.0.127.0.7.2.2.4.2.2" (ECDH-GM-AES-128)
+    parameter_id: int  # standardised domain parameters, e.g. 13 = brainpoolP256r1
+
+
+@dataclasses.dataclass(frozen=True)
+class ChipAuthKey:
+    """The DG14 Chip Authentication key pair: EC (parameter_id 8..18) or DH (0..2)."""
+
+    protocol_oid: str  # e.g. "0.4.0.127.0.7.2.2.3.2.2" id-CA-ECDH-AES-CBC-CMAC-128
+    parameter_id: int
+    private_value: int = dataclasses.field(repr=False)
+    key_id: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class CardBehaviour:
+    """Quirks of real cards and readers, switched on per profile."""
+
+    select_mf_answer: int = 0x9000  # 0x6D00 on cards that reject SELECT MF
+    refuse_pace_mrz: bool = False  # answer 6982 to MSE:Set AT with the MRZ password (seen on a CCCD)
+    card_access_needs_auth: bool = False  # 6982 when EF.CardAccess is read before access control
+    supports_bac: bool = True
+    supports_extended_length: bool = True
+    max_le: int = 65536  # the largest plain Le the card answers in one READ BINARY
+    protected_fids: frozenset[int] = frozenset({0x0103, 0x0104})  # DG3, DG4: EAC only -> 6982
+
+
+@dataclasses.dataclass(frozen=True)
+class CardImage:
+    """Everything a simulated CCCD needs to answer commands."""
+
+    files: dict[int, bytes] = dataclasses.field(repr=False)  # FID -> whole file contents
+    mrz_information: str = dataclasses.field(repr=False)  # docno+cd+dob+cd+expiry+cd (BAC / PACE-MRZ)
+    can: str = dataclasses.field(repr=False)
+    pace: tuple[PaceSetup, ...] = ()
+    chip_auth: ChipAuthKey | None = None
+    active_auth_private_key_der: bytes | None = dataclasses.field(default=None, repr=False)  # PKCS#8
+    behaviour: CardBehaviour = CardBehaviour()
+    atr: bytes = bytes.fromhex("3B8880014241543100000000")
