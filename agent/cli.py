@@ -18,7 +18,8 @@ from agent import messages
 from agent.errors import AgentError
 from agent.settings import load_settings
 
-COMMAND_MODULES: tuple[str, ...] = ("agent.commands.config",)
+COMMAND_MODULES: tuple[str, ...] = ("agent.commands.config", "agent.commands.readers", "agent.commands.trust",
+                                     "agent.commands.verify", "agent.commands.sync")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -75,6 +75,82 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "The local database is damaged or encrypted under another key.",
     ),
     "error.sync": ("Chưa đồng bộ được dữ liệu.", "The records could not be synchronised yet."),
+    # PC/SC readers (agent.nfc)
+    "error.pcsc_service_down": (
+        "Dịch vụ thẻ thông minh (PC/SC) chưa chạy. Trên Windows: cắm đầu đọc vào cổng USB, dịch vụ "
+        "'Smart Card' sẽ tự khởi động; nếu không, bật dịch vụ này trong Services. Trên Linux: khởi động pcscd.",
+        "The smart-card (PC/SC) service is not running. On Windows: plug the reader into a USB port and the "
+        "'Smart Card' service starts by itself; if not, start it in Services. On Linux: start pcscd.",
+    ),
+    "error.no_reader": (
+        "Chưa có đầu đọc thẻ nào được kết nối. Hãy cắm đầu đọc vào cổng USB và đợi vài giây.",
+        "No card reader is connected. Plug the reader into a USB port and wait a few seconds.",
+    ),
+    "error.reader_not_found": (
+        "Không thấy đầu đọc đã chọn. Kiểm tra cáp USB hoặc chọn đầu đọc khác.",
+        "The chosen card reader is not connected. Check its USB cable or choose another reader.",
+    ),
+    "error.reader_busy": (
+        "Đầu đọc đang bị một chương trình khác sử dụng. Hãy đóng chương trình đó rồi thử lại.",
+        "Another program is using the card reader. Close that program and try again.",
+    ),
+    "error.no_card": (
+        "Chưa có thẻ trên đầu đọc. Hãy đặt thẻ lên đầu đọc và giữ yên.",
+        "There is no card on the reader. Put the card on the reader and hold it still.",
+    ),
+    "error.not_ndef_tag": (
+        "Thẻ hoặc điện thoại này không chứa dữ liệu NFC (NDEF).",
+        "This card or phone does not present NFC (NDEF) data.",
+    ),
+    "readers.none": ("Không có đầu đọc thẻ nào.", "No card reader."),
+    "readers.card_present": ("có thẻ", "card present"),
+    "readers.no_card": ("không có thẻ", "no card"),
+    "readers.card_mute": ("thẻ không trả lời", "card not answering"),
+    # trust store (agent.commands.trust)
+    "trust.directory": ("Thư mục chứng chỉ tin cậy", "Trust directory"),
+    "trust.empty": (
+        "Chưa có chứng chỉ CSCA nào: không thể xác thực nguồn gốc dữ liệu chip.",
+        "No CSCA certificate loaded: chip data cannot be traced to an issuer.",
+    ),
+    "trust.certificates": ("Chứng chỉ CSCA", "CSCA certificates"),
+    "trust.crls": ("Danh sách thu hồi (CRL)", "Revocation lists (CRL)"),
+    "trust.master_list": ("Danh sách CSCA (master list)", "Master list"),
+    "trust.expired": ("ĐÃ HẾT HẠN", "EXPIRED"),
+    "trust.expires_soon": ("hết hạn trong {days} ngày tới", "expires within {days} days"),
+    "trust.not_yet_valid": ("chưa có hiệu lực", "not yet valid"),
+    "trust.expiring_heading": (
+        "Đã hết hạn hoặc hết hạn trong {days} ngày tới",
+        "Expired or expiring within {days} days",
+    ),
+    "trust.problems": ("Tệp không dùng được", "Files not used"),
+    "trust.imported": ("Đã nhập", "Imported"),
+    "trust.already_present": ("Đã có sẵn", "Already present"),
+    # entitlement checks and sync (agent.entitlement, python -m agent verify / sync)
+    "verdict.verified": ("Hợp lệ", "Verified"),
+    "verdict.warning": ("Cần lưu ý", "Needs attention"),
+    "verdict.rejected": ("Không hợp lệ", "Rejected"),
+    "verdict.cannot_check": ("Chưa kiểm tra được lúc này", "Cannot check now"),
+    "check.insurance.valid": ("Thẻ BHYT còn hạn", "Health-insurance card valid"),
+    "check.insurance.expired": ("Thẻ BHYT đã hết hạn", "Health-insurance card expired"),
+    "check.insurance.suspended": ("Thẻ BHYT đang bị tạm khóa", "Health-insurance card suspended"),
+    "check.insurance.not_found": ("Không tìm thấy thẻ BHYT", "No health-insurance card found"),
+    "check.insurance.unavailable": ("Chưa tra cứu được BHYT lúc này", "Cannot check health insurance now"),
+    "check.roster.on_roster": ("Có tên trong danh sách ca thi", "On the session roster"),
+    "check.roster.not_on_roster": ("Không có tên trong danh sách ca thi", "Not on the session roster"),
+    "check.roster.unavailable": ("Chưa kiểm tra được danh sách ca thi lúc này", "Cannot check the roster now"),
+    "check.notary.recorded": ("Đã ghi nhận hồ sơ xác thực danh tính", "Identity-verification record kept"),
+    "check.from_cache": ("Theo dữ liệu đã lưu, cập nhật lúc {time}", "From cache, as of {time}"),
+    "verify.delivered": ("Đã gửi lên hệ thống.", "Sent to the backend."),
+    "verify.queued": ("Đã lưu, sẽ gửi khi có mạng.", "Saved; it will be sent when the network is back."),
+    "sync.status": (
+        "Chờ gửi: {pending}, đã gửi: {sent}, bị từ chối: {failed}",
+        "Pending: {pending}, sent: {sent}, refused: {failed}",
+    ),
+    "sync.last_error": ("Lỗi gần nhất ({time}): {error}", "Last error ({time}): {error}"),
+    "sync.done": (
+        "Đã gửi {delivered} bản ghi ({duplicates} đã có sẵn), {rejected} bị từ chối, còn chờ {remaining}.",
+        "Sent {delivered} records ({duplicates} already there), {rejected} refused, {remaining} pending.",
+    ),
 }
 
 

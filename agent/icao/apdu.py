@@ -138,6 +138,10 @@ class ResponseApdu:
     data: bytes = dataclasses.field(repr=False)
     sw: int
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.sw <= 0xFFFF:
+            raise ApduFormatError(f"status word {self.sw} is not two bytes")
+
     @property
     def sw1(self) -> int:
         return self.sw >> 8

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from simulators.card.link import LinkModel  # the link model of a profile (e.g. a slow 106 kbit/s link)
+
 # File identifiers (Doc 9303-10 §4.6)
 FID_CARD_ACCESS = 0x011C
 FID_COM = 0x011E
@@ -15,6 +17,22 @@ FID_SOD = 0x011D
 
 def fid_of_dg(number: int) -> int:
     return 0x0100 + number
+
+
+# NFC Forum Type 4 Tag application (NFC Forum T4T specification, mapping version 2.0)
+AID_NDEF_TAG = bytes.fromhex("D2760000850101")
+FID_NDEF_CC = 0xE103
+FID_NDEF_FILE = 0xE104
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtraApplication:
+    """An application the card serves besides the eMRTD one: selected by AID (SELECT 04 0C / 04 00),
+    then its files by FID (SELECT 00 0C), read with READ BINARY, plain (no secure messaging).
+    E.g. the NFC Forum Type 4 Tag: AID D2760000850101, CC file E103, NDEF file E104."""
+
+    aid: bytes
+    files: dict[int, bytes] = dataclasses.field(repr=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +64,9 @@ class CardBehaviour:
     supports_extended_length: bool = True
     max_le: int = 65536  # the largest plain Le the card answers in one READ BINARY
     protected_fids: frozenset[int] = frozenset({0x0103, 0x0104})  # DG3, DG4: EAC only -> 6982
+    pace_requires_parameter_id: bool = False  # 6A87 to MSE:Set AT without DO'84' (seen on real cards)
+    answer_6cxx_on_wrong_le: bool = False  # 6Cxx (exact length) instead of data+6282 / 6700 on a wrong Le
+    plain_sw_on_error: bool = False  # errors under SM answered as a bare SW instead of DO'99'+MAC
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,5 +79,9 @@ class CardImage:
     pace: tuple[PaceSetup, ...] = ()
     chip_auth: ChipAuthKey | None = None
     active_auth_private_key_der: bytes | None = dataclasses.field(default=None, repr=False)  # PKCS#8
+    active_auth_hash: str | None = None  # "SHA-1", "SHA-256"...; None: SHA-1 for RSA, by key size for ECDSA
     behaviour: CardBehaviour = CardBehaviour()
     atr: bytes = bytes.fromhex("3B8880014241543100000000")
+    emrtd_application: bool = True  # False: SELECT of the eMRTD AID answers 6A82 (e.g. a plain NDEF tag)
+    applications: tuple[ExtraApplication, ...] = ()
+    link: LinkModel = dataclasses.field(default_factory=LinkModel)

@@ -1,0 +1,65 @@
+"""Client of the health-insurance (BHYT) portal: the card of a 12-digit ID number, and check-in
+events (FIELD.md "Hospital and clinic reception").
+
+The answer becomes an :class:`agent.models.BackendCheck` of kind ``insurance`` with status valid /
+expired / suspended / not_found and, when there is a card, its number, validity, benefit level and
+the registered first-contact facility (code and name). Everything is validated first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from agent.checks import validate as v
+from agent.checks.events import EventReceipt, send_batch
+from agent.checks.http import BackendHttp
+from agent.errors import BackendResponseError
+from agent.models import BackendCheck
+
+KIND_INSURANCE = "insurance"
+INSURANCE_STATUSES = frozenset({"valid", "expired", "suspended", "not_found"})
+CARD_NUMBER = re.compile(r"^[A-Z]{2}[1-5]\d{12}$")  # group(2) + benefit level + province(2) + BHXH no.(10)
+FACILITY_CODE = re.compile(r"^\d{5}$")
+WHAT_LOOKUP = "insurance card lookup"
+
+
+class InsuranceClient:
+    def __init__(self, http: BackendHttp, *, now: Callable[[], datetime] | None = None) -> None:
+        self.http = http
+        self._now = now or (lambda: datetime.now(UTC))
+
+    def lookup(self, id_number: str) -> BackendCheck:
+        """The insurance status of ``id_number`` now (BackendUnavailableError if it cannot be asked)."""
+        data = self.http.post("/v1/cards/search", {"id_number": id_number}, what=WHAT_LOOKUP, idempotent=True)
+        return parse_card(data, id_number, checked_at=self._now())
+
+    def send_events(self, events: Sequence[dict[str, Any]]) -> dict[str, EventReceipt]:
+        """Upload check-in events (each with its own ``event_id``); one receipt per event."""
+        return send_batch(self.http, events, what="insurance check-in upload")
+
+
+def parse_card(data: dict[str, Any], id_number: str, *, checked_at: datetime) -> BackendCheck:
+    what = WHAT_LOOKUP
+    v.same_id(data, id_number, what)
+    status = v.choice(data, "status", what, INSURANCE_STATUSES)
+    if status == "not_found":
+        return BackendCheck(KIND_INSURANCE, status, {}, checked_at=checked_at)
+    valid_from = v.day(data, "valid_from", what)
+    valid_to = v.day(data, "valid_to", what)
+    if valid_to < valid_from:
+        raise BackendResponseError(f"{what}: the validity ends before it starts")
+    facility = v.mapping(data, "facility", what)
+    details = {
+        "card_number": v.text(data, "card_number", what, pattern=CARD_NUMBER),
+        "valid_from": valid_from.isoformat(),
+        "valid_to": valid_to.isoformat(),
+        "benefit_level": v.integer(data, "benefit_level", what, low=1, high=5),
+        "facility_code": v.text(facility, "code", what, pattern=FACILITY_CODE),
+        "facility_name": v.text(facility, "name", what),
+    }
+    if "benefit_rate" in data:
+        details["benefit_rate"] = v.integer(data, "benefit_rate", what, low=0, high=100)
+    return BackendCheck(KIND_INSURANCE, status, details, checked_at=checked_at)

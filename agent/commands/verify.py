@@ -1,0 +1,86 @@
+"""``python -m agent verify --id 12DIGITS [--profile clinic|notary|exam] [--session ID] [--json]``:
+the entitlement check of an identity already read (backend or cache), recorded, its event queued and,
+when the backend is reachable, sent at once."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from typing import Any
+
+from agent import messages
+from agent.settings import PROFILES, Settings
+
+ID_PATTERN = re.compile(r"^\d{12}$")
+SESSION_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def id_number(text: str) -> str:
+    if not ID_PATTERN.match(text):
+        raise argparse.ArgumentTypeError("the ID number (số định danh) has exactly 12 digits")
+    return text
+
+
+def session_id(text: str) -> str:
+    if not SESSION_PATTERN.match(text):
+        raise argparse.ArgumentTypeError("a session id is 1-64 letters, digits, '-', '_' or '.'")
+    return text
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser("verify", parents=[common], help="check an ID's entitlement and record it")
+    parser.add_argument("--id", dest="id_number", required=True, type=id_number, metavar="12DIGITS",
+                        help="the 12-digit ID number")
+    parser.add_argument("--profile", choices=PROFILES, help="site kind (default: site.profile from the settings)")
+    parser.add_argument("--session", type=session_id, help="exam session id (exam profile; default: today's)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from agent.entitlement import build_backends, build_entitlement, build_syncer, open_store
+    from agent.errors import StoreError
+    from agent.models import Identity
+
+    profile = args.profile or settings.site.profile
+    backends = build_backends(settings)
+    with open_store(settings) as store:
+        entitlement = build_entitlement(settings, store, backends)
+        result = entitlement.check(Identity(id_number=args.id_number), profile, session_id=args.session)
+        check = result.checks[0]
+        if check.status != "unavailable" and not check.from_cache:
+            try:  # the backend answered just now: hand the check-in over while it is reachable
+                build_syncer(settings, store, backends).drain(max_batches=1)
+            except StoreError:
+                pass  # recorded and queued: the syncer will deliver it
+            state = store.event_state(result.result_id)
+        else:
+            state = "pending"
+    delivery = "sent" if state == "sent" else "queued"
+    if args.json:
+        print(json.dumps({"result": result.to_json(), "recorded": True, "delivery": delivery}, ensure_ascii=False))
+        return 0
+    print(messages.both(f"verdict.{result.verdict}"))
+    for line in _check_lines(check):
+        print("  " + line)
+    print("  " + messages.both("verify.delivered" if delivery == "sent" else "verify.queued").replace("\n", " / "))
+    print(f"  result_id: {result.result_id}")
+    return 0
+
+
+def _check_lines(check: Any) -> list[str]:
+    lines = [messages.both(f"check.{check.kind}.{check.status}").replace("\n", " / ")]
+    details = check.details
+    if check.kind == "insurance" and "card_number" in details:
+        lines.append(
+            f"{details['card_number']}  {details['valid_from']} → {details['valid_to']}  "
+            f"mức hưởng / benefit level {details['benefit_level']}  "
+            f"KCB ban đầu / first-contact facility {details['facility_code']} {details['facility_name']}"
+        )
+    if check.kind == "roster" and "candidate_no" in details:
+        lines.append(f"{details['session_id']}  SBD / candidate {details['candidate_no']}  {details['full_name']}")
+    if check.from_cache and check.checked_at:
+        stamp = check.checked_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        lines.append(messages.both("check.from_cache", time=stamp).replace("\n", " / "))
+    return lines

@@ -1,0 +1,153 @@
+"""EF.SOD, the Document Security Object (Doc 9303-10 §4.6.2, Doc 9303-12 §7 and Appendix A): a CMS
+SignedData (RFC 5652) whose content is the LDS security object — the hash algorithm and one hash per
+data group — signed by the Document Signer, whose certificate it normally carries.
+
+This module only parses: it extracts what passive authentication needs (the exact bytes that were
+hashed and signed, the signed attributes, the signer identifier and certificates) and raises
+:class:`agent.errors.DocumentError` with ``file="EF.SOD"`` for anything it cannot read. Whether the
+signature verifies is :mod:`agent.icao.passive_auth`'s business.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from agent.errors import DocumentError, TlvError
+from agent.icao import pki, signed_data, tlv
+from agent.icao.lds import unwrap
+
+FILE = "EF.SOD"
+TAG_SOD = 0x77  # Doc 9303-10 §4.6.2
+
+OID_LDS_SECURITY_OBJECT = "2.23.136.1.1.1"
+
+TAG_SEQUENCE = 0x30
+TAG_INTEGER = 0x02
+TAG_OID = 0x06
+TAG_OCTET_STRING = 0x04
+TAG_PRINTABLE_STRING = 0x13
+
+MAX_DATA_GROUP = 16
+
+
+@dataclasses.dataclass(frozen=True)
+class SecurityObject:
+    """A parsed EF.SOD: the signed LDS security object and its CMS wrapping."""
+
+    raw: bytes = dataclasses.field(repr=False)
+    signed: signed_data.SignedContent = dataclasses.field(repr=False)
+    version: int
+    hash_algorithm: str  # OID
+    data_group_hashes: Mapping[int, bytes] = dataclasses.field(repr=False)
+    lds_version: str | None
+    unicode_version: str | None
+
+    @property
+    def hash_name(self) -> str:
+        return pki.hash_name(self.hash_algorithm)
+
+    @property
+    def data_groups(self) -> tuple[int, ...]:
+        return tuple(sorted(self.data_group_hashes))
+
+    @property
+    def signer(self) -> signed_data.SignerInfo:
+        return self.signed.signer
+
+    @property
+    def certificates(self) -> tuple[pki.Certificate, ...]:
+        return self.signed.certificates
+
+    def signer_certificate(self) -> pki.Certificate | None:
+        """The Document Signer certificate the SignerInfo names, if the SOD carries it."""
+        return self.signed.signer_certificate()
+
+
+def parse_sod(data: bytes) -> SecurityObject:
+    """Parse EF.SOD (tag 77 around a CMS ContentInfo)."""
+    wrapper = unwrap(data, TAG_SOD, FILE)
+    signed = signed_data.read_signed_data(wrapper.value, file=FILE, content_type=OID_LDS_SECURITY_OBJECT)
+    version, hash_algorithm, hashes_by_group, lds_version, unicode_version = parse_lds_security_object(
+        signed.content
+    )
+    return SecurityObject(
+        raw=bytes(data),
+        signed=signed,
+        version=version,
+        hash_algorithm=hash_algorithm,
+        data_group_hashes=hashes_by_group,
+        lds_version=lds_version,
+        unicode_version=unicode_version,
+    )
+
+
+def parse_lds_security_object(
+    content: bytes,
+) -> tuple[int, str, dict[int, bytes], str | None, str | None]:
+    """LDSSecurityObject (Doc 9303-10 §4.6.2.2): version, hash OID, DG hashes, LDS/Unicode versions."""
+    try:
+        outer = tlv.decode_single(content, TAG_SEQUENCE)
+        fields = outer.children()
+        if len(fields) < 3:
+            raise DocumentError("LDS security object has fewer than 3 fields", file=FILE)
+        version = _integer(fields[0], "version")
+        if fields[1].tag != TAG_SEQUENCE:
+            raise DocumentError("hashAlgorithm is not an AlgorithmIdentifier", file=FILE)
+        algorithm_fields = fields[1].children()
+        if not algorithm_fields or algorithm_fields[0].tag != TAG_OID:
+            raise DocumentError("hashAlgorithm has no OID", file=FILE)
+        hash_algorithm = decode_oid(algorithm_fields[0].value)
+        if fields[2].tag != TAG_SEQUENCE:
+            raise DocumentError("dataGroupHashValues is not a SEQUENCE", file=FILE)
+        hashes_by_group: dict[int, bytes] = {}
+        for entry in fields[2].children():
+            if entry.tag != TAG_SEQUENCE:
+                raise DocumentError("DataGroupHash is not a SEQUENCE", file=FILE)
+            parts = entry.children()
+            if len(parts) != 2 or parts[1].tag != TAG_OCTET_STRING:
+                raise DocumentError("DataGroupHash is not {number, OCTET STRING}", file=FILE)
+            number = _integer(parts[0], "dataGroupNumber")
+            if not 1 <= number <= MAX_DATA_GROUP:
+                raise DocumentError(f"data group number {number} out of range", file=FILE)
+            if number in hashes_by_group:
+                raise DocumentError(f"DG{number} is listed twice", file=FILE)
+            hashes_by_group[number] = parts[1].value
+        lds_version = unicode_version = None
+        if len(fields) > 3 and fields[3].tag == TAG_SEQUENCE:
+            info = fields[3].children()
+            if len(info) == 2 and all(item.tag == TAG_PRINTABLE_STRING for item in info):
+                lds_version = _ascii(info[0].value, "ldsVersion")
+                unicode_version = _ascii(info[1].value, "unicodeVersion")
+    except TlvError as exc:
+        raise DocumentError(f"LDS security object: {exc.message}", file=FILE) from exc
+    return version, hash_algorithm, hashes_by_group, lds_version, unicode_version
+
+
+def _integer(item: tlv.Tlv, what: str) -> int:
+    if item.tag != TAG_INTEGER or not item.value or len(item.value) > 8:
+        raise DocumentError(f"{what} is not a small INTEGER", file=FILE)
+    return int.from_bytes(item.value, "big", signed=True)
+
+
+def _ascii(value: bytes, what: str) -> str:
+    try:
+        return value.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{what} is not ASCII", file=FILE) from exc
+
+
+def decode_oid(value: bytes) -> str:
+    """Dotted text of a DER OBJECT IDENTIFIER body (X.690 §8.19)."""
+    if not value or value[-1] & 0x80:
+        raise DocumentError("malformed OBJECT IDENTIFIER", file=FILE)
+    arcs: list[int] = []
+    current = 0
+    for byte in value:
+        current = (current << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(current)
+            current = 0
+    first = arcs[0]
+    head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
+    return ".".join(str(arc) for arc in head + arcs[1:])

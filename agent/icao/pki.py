@@ -1,0 +1,592 @@
+"""X.509 building blocks of the eMRTD PKI (Doc 9303-12 §4-§7, RFC 5280): certificates, public keys
+(RSA, EC on named curves and on explicit domain parameters, which many CSCAs use), hash and
+signature algorithm identifiers, and one function that verifies a signature and answers with an
+:class:`agent.models.Outcome` instead of raising.
+
+ASN.1 is read with asn1crypto, which parses lazily and can raise almost any built-in exception on
+malformed input; every access to it happens inside :func:`asn1_guard`, which turns those into a
+:class:`agent.errors.DocumentError` naming the file. Signatures are checked with ``cryptography``:
+RSA PKCS#1 v1.5 and PSS (RFC 4055), ECDSA with DER signatures (RFC 5758) and with plain r||s
+signatures (BSI TR-03111 §5.2.1). Anything else is reported as unsupported: ``unknown``, never
+``ok``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Literal
+
+from asn1crypto import algos, core, keys, x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from agent.errors import DocumentError
+from agent.models import Outcome
+
+# --- object identifiers --------------------------------------------------------------------------
+
+OID_SHA1 = "1.3.14.3.2.26"
+OID_SHA224 = "2.16.840.1.101.3.4.2.4"
+OID_SHA256 = "2.16.840.1.101.3.4.2.1"
+OID_SHA384 = "2.16.840.1.101.3.4.2.2"
+OID_SHA512 = "2.16.840.1.101.3.4.2.3"
+
+OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
+OID_RSASSA_PSS = "1.2.840.113549.1.1.10"
+OID_MGF1 = "1.2.840.113549.1.1.8"
+OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
+
+# hash OID -> (display name, hashlib name)
+HASHES: dict[str, tuple[str, str]] = {
+    OID_SHA1: ("SHA-1", "sha1"),
+    OID_SHA224: ("SHA-224", "sha224"),
+    OID_SHA256: ("SHA-256", "sha256"),
+    OID_SHA384: ("SHA-384", "sha384"),
+    OID_SHA512: ("SHA-512", "sha512"),
+}
+
+_CRYPTO_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    OID_SHA1: hashes.SHA1,
+    OID_SHA224: hashes.SHA224,
+    OID_SHA256: hashes.SHA256,
+    OID_SHA384: hashes.SHA384,
+    OID_SHA512: hashes.SHA512,
+}
+
+# signature OID -> (family, hash OID or None when the hash comes from the digest algorithm)
+_RSA_PKCS1 = {
+    OID_RSA_ENCRYPTION: None,
+    "1.2.840.113549.1.1.5": OID_SHA1,
+    "1.2.840.113549.1.1.14": OID_SHA224,
+    "1.2.840.113549.1.1.11": OID_SHA256,
+    "1.2.840.113549.1.1.12": OID_SHA384,
+    "1.2.840.113549.1.1.13": OID_SHA512,
+}
+_ECDSA_DER = {
+    OID_EC_PUBLIC_KEY: None,  # seen in SODs: the hash is then the SignerInfo digest algorithm
+    "1.2.840.10045.4.1": OID_SHA1,
+    "1.2.840.10045.4.3.1": OID_SHA224,
+    "1.2.840.10045.4.3.2": OID_SHA256,
+    "1.2.840.10045.4.3.3": OID_SHA384,
+    "1.2.840.10045.4.3.4": OID_SHA512,
+}
+# BSI TR-03111 ecdsa-plain-signatures: r || s, each as long as the group order
+_ECDSA_PLAIN = {
+    "0.4.0.127.0.7.1.1.4.1.1": OID_SHA1,
+    "0.4.0.127.0.7.1.1.4.1.2": OID_SHA224,
+    "0.4.0.127.0.7.1.1.4.1.3": OID_SHA256,
+    "0.4.0.127.0.7.1.1.4.1.4": OID_SHA384,
+    "0.4.0.127.0.7.1.1.4.1.5": OID_SHA512,
+}
+
+_SIGNATURE_NAMES = {
+    OID_RSA_ENCRYPTION: "rsaEncryption",
+    OID_RSASSA_PSS: "RSASSA-PSS",
+    "1.2.840.113549.1.1.5": "sha1WithRSAEncryption",
+    "1.2.840.113549.1.1.14": "sha224WithRSAEncryption",
+    "1.2.840.113549.1.1.11": "sha256WithRSAEncryption",
+    "1.2.840.113549.1.1.12": "sha384WithRSAEncryption",
+    "1.2.840.113549.1.1.13": "sha512WithRSAEncryption",
+    OID_EC_PUBLIC_KEY: "ecPublicKey",
+    "1.2.840.10045.4.1": "ecdsa-with-SHA1",
+    "1.2.840.10045.4.3.1": "ecdsa-with-SHA224",
+    "1.2.840.10045.4.3.2": "ecdsa-with-SHA256",
+    "1.2.840.10045.4.3.3": "ecdsa-with-SHA384",
+    "1.2.840.10045.4.3.4": "ecdsa-with-SHA512",
+    "0.4.0.127.0.7.1.1.4.1.1": "ecdsa-plain-SHA1",
+    "0.4.0.127.0.7.1.1.4.1.2": "ecdsa-plain-SHA224",
+    "0.4.0.127.0.7.1.1.4.1.3": "ecdsa-plain-SHA256",
+    "0.4.0.127.0.7.1.1.4.1.4": "ecdsa-plain-SHA384",
+    "0.4.0.127.0.7.1.1.4.1.5": "ecdsa-plain-SHA512",
+    "1.2.840.10040.4.3": "dsa-with-sha1",
+    "2.16.840.1.101.3.4.3.2": "dsa-with-sha256",
+    "1.3.101.112": "Ed25519",
+}
+
+# Named curves that cryptography can verify on, by OID.
+_CURVES_BY_OID: dict[str, ec.EllipticCurve] = {
+    "1.2.840.10045.3.1.1": ec.SECP192R1(),
+    "1.3.132.0.33": ec.SECP224R1(),
+    "1.2.840.10045.3.1.7": ec.SECP256R1(),
+    "1.3.132.0.34": ec.SECP384R1(),
+    "1.3.132.0.35": ec.SECP521R1(),
+    "1.3.36.3.3.2.8.1.1.7": ec.BrainpoolP256R1(),
+    "1.3.36.3.3.2.8.1.1.11": ec.BrainpoolP384R1(),
+    "1.3.36.3.3.2.8.1.1.13": ec.BrainpoolP512R1(),
+}
+_CURVES_BY_NAME: dict[str, ec.EllipticCurve] = {curve.name: curve for curve in _CURVES_BY_OID.values()}
+
+# Domain parameters (p, a, b, Gx, Gy, n) of those curves (SEC 2, RFC 5639), to recognise a key given
+# with explicit parameters: cryptography only accepts named curves.
+_CURVE_PARAMETERS: dict[str, tuple[str, str, str, str, str, str]] = {
+    "secp192r1": (
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFFFFFFFFFF",
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFFFFFFFFFC",
+        "64210519E59C80E70FA7E9AB72243049FEB8DEECC146B9B1",
+        "188DA80EB03090F67CBF20EB43A18800F4FF0AFD82FF1012",
+        "7192B95FFC8DA78631011ED6B24CDD573F977A11E794811",
+        "FFFFFFFFFFFFFFFFFFFFFFFF99DEF836146BC9B1B4D22831",
+    ),
+    "secp224r1": (
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF000000000000000000000001",
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFE",
+        "B4050A850C04B3ABF54132565044B0B7D7BFD8BA270B39432355FFB4",
+        "B70E0CBD6BB4BF7F321390B94A03C1D356C21122343280D6115C1D21",
+        "BD376388B5F723FB4C22DFE6CD4375A05A07476444D5819985007E34",
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFF16A2E0B8F03E13DD29455C5C2A3D",
+    ),
+    "secp256r1": (
+        "FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF",
+        "FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFC",
+        "5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B",
+        "6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296",
+        "4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5",
+        "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551",
+    ),
+    "secp384r1": (
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFF0000000000000000FFFFFFFF",
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFF0000000000000000FFFFFFFC",
+        "B3312FA7E23EE7E4988E056BE3F82D19181D9C6EFE8141120314088F5013875AC656398D8A2ED19D2A85C8EDD3EC2AEF",
+        "AA87CA22BE8B05378EB1C71EF320AD746E1D3B628BA79B9859F741E082542A385502F25DBF55296C3A545E3872760AB7",
+        "3617DE4A96262C6F5D9E98BF9292DC29F8F41DBD289A147CE9DA3113B5F0B8C00A60B1CE1D7E819D7A431D7C90EA0E5F",
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973",
+    ),
+    "secp521r1": (
+        "1FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
+        "1FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC",
+        "51953EB9618E1C9A1F929A21A0B68540EEA2DA725B99B315F3B8B489918EF109E156193951EC7E937B1652C0BD3BB1BF"
+        "073573DF883D2C34F1EF451FD46B503F00",
+        "C6858E06B70404E9CD9E3ECB662395B4429C648139053FB521F828AF606B4D3DBAA14B5E77EFE75928FE1DC127A2FFA8"
+        "DE3348B3C1856A429BF97E7E31C2E5BD66",
+        "11839296A789A3BC0045C8A5FB42C7D1BD998F54449579B446817AFBD17273E662C97EE72995EF42640C550B9013FAD0"
+        "761353C7086A272C24088BE94769FD16650",
+        "1FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A"
+        "5D03BB5C9B8899C47AEBB6FB71E91386409",
+    ),
+    "brainpoolP256r1": (
+        "A9FB57DBA1EEA9BC3E660A909D838D726E3BF623D52620282013481D1F6E5377",
+        "7D5A0975FC2C3057EEF67530417AFFE7FB8055C126DC5C6CE94A4B44F330B5D9",
+        "26DC5C6CE94A4B44F330B5D9BBD77CBF958416295CF7E1CE6BCCDC18FF8C07B6",
+        "8BD2AEB9CB7E57CB2C4B482FFC81B7AFB9DE27E1E3BD23C23A4453BD9ACE3262",
+        "547EF835C3DAC4FD97F8461A14611DC9C27745132DED8E545C1D54C72F046997",
+        "A9FB57DBA1EEA9BC3E660A909D838D718C397AA3B561A6F7901E0E82974856A7",
+    ),
+    "brainpoolP384r1": (
+        "8CB91E82A3386D280F5D6F7E50E641DF152F7109ED5456B412B1DA197FB71123ACD3A729901D1A71874700133107EC53",
+        "7BC382C63D8C150C3C72080ACE05AFA0C2BEA28E4FB22787139165EFBA91F90F8AA5814A503AD4EB04A8C7DD22CE2826",
+        "4A8C7DD22CE28268B39B55416F0447C2FB77DE107DCD2A62E880EA53EEB62D57CB4390295DBC9943AB78696FA504C11",
+        "1D1C64F068CF45FFA2A63A81B7C13F6B8847A3E77EF14FE3DB7FCAFE0CBD10E8E826E03436D646AAEF87B2E247D4AF1E",
+        "8ABE1D7520F9C2A45CB1EB8E95CFD55262B70B29FEEC5864E19C054FF99129280E4646217791811142820341263C5315",
+        "8CB91E82A3386D280F5D6F7E50E641DF152F7109ED5456B31F166E6CAC0425A7CF3AB6AF6B7FC3103B883202E9046565",
+    ),
+    "brainpoolP512r1": (
+        "AADD9DB8DBE9C48B3FD4E6AE33C9FC07CB308DB3B3C9D20ED6639CCA703308717D4D9B009BC66842AECDA12AE6A380E6"
+        "2881FF2F2D82C68528AA6056583A48F3",
+        "7830A3318B603B89E2327145AC234CC594CBDD8D3DF91610A83441CAEA9863BC2DED5D5AA8253AA10A2EF1C98B9AC8B5"
+        "7F1117A72BF2C7B9E7C1AC4D77FC94CA",
+        "3DF91610A83441CAEA9863BC2DED5D5AA8253AA10A2EF1C98B9AC8B57F1117A72BF2C7B9E7C1AC4D77FC94CADC083E67"
+        "984050B75EBAE5DD2809BD638016F723",
+        "81AEE4BDD82ED9645A21322E9C4C6A9385ED9F70B5D916C1B43B62EEF4D0098EFF3B1F78E2D0D48D50D1687B93B97D5F"
+        "7C6D5047406A5E688B352209BCB9F822",
+        "7DDE385D566332ECC0EABFA9CF7822FDF209F70024A57B1AA000C55B881F8111B2DCDE494A5F485E5BCA4BD88A2763AE"
+        "D1CA2B2FA8F0540678CD1E0F3AD80892",
+        "AADD9DB8DBE9C48B3FD4E6AE33C9FC07CB308DB3B3C9D20ED6639CCA70330870553E5C414CA92619418661197FAC1047"
+        "1DB1D381085DDADDB58796829CA90069",
+    ),
+}
+
+_NAME_ATTRIBUTES = {
+    "2.5.4.3": "CN",
+    "2.5.4.6": "C",
+    "2.5.4.7": "L",
+    "2.5.4.8": "ST",
+    "2.5.4.10": "O",
+    "2.5.4.11": "OU",
+    "2.5.4.5": "serialNumber",
+    "2.5.4.97": "organizationIdentifier",
+    "1.2.840.113549.1.9.1": "emailAddress",
+}
+
+# asn1crypto raises these from lazy parsing of malformed input (and nothing we rely on otherwise).
+_ASN1_FAILURES = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+    UnicodeError,
+    NotImplementedError,
+    RecursionError,
+)
+
+
+@contextmanager
+def asn1_guard(file: str, what: str) -> Iterator[None]:
+    """Turn whatever a malformed structure makes asn1crypto raise into a DocumentError."""
+    try:
+        yield
+    except DocumentError:
+        raise
+    except _ASN1_FAILURES as exc:
+        raise DocumentError(f"malformed {what}: {_short(exc)}", file=file) from exc
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:160]
+
+
+# --- hashes --------------------------------------------------------------------------------------
+
+
+def hash_name(oid: str) -> str:
+    return HASHES[oid][0] if oid in HASHES else oid
+
+
+def is_supported_hash(oid: str) -> bool:
+    return oid in HASHES
+
+
+def digest(oid: str, data: bytes) -> bytes:
+    """The hash of ``data`` with the algorithm ``oid``; call only when :func:`is_supported_hash`."""
+    return hashlib.new(HASHES[oid][1], data).digest()
+
+
+# --- public keys ---------------------------------------------------------------------------------
+
+KeyKind = Literal["RSA", "EC", "other"]
+PublicKeyObject = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+
+
+@dataclasses.dataclass(frozen=True)
+class PublicKey:
+    """A subject public key and whether we can verify with it.
+
+    ``key`` is None when the algorithm or curve is not supported (``unsupported`` says which) or the
+    key itself is broken (``invalid`` says how): the first makes a signature check ``unknown``, the
+    second ``failed``.
+    """
+
+    kind: KeyKind
+    algorithm_oid: str
+    der: bytes = dataclasses.field(repr=False)
+    key: PublicKeyObject | None = dataclasses.field(default=None, repr=False, compare=False)
+    bits: int = 0
+    curve: str = ""
+    explicit_parameters: bool = False
+    unsupported: str = ""
+    invalid: str = ""
+
+    @property
+    def description(self) -> str:
+        if self.kind == "RSA":
+            return f"RSA-{self.bits}"
+        if self.kind == "EC":
+            return f"EC {self.curve or '?'}" + (" (explicit parameters)" if self.explicit_parameters else "")
+        return self.algorithm_oid
+
+
+def load_public_key(spki_der: bytes, *, file: str) -> PublicKey:
+    """Parse a SubjectPublicKeyInfo (RFC 5280 §4.1.2.7). Unsupported keys are returned, not raised."""
+    with asn1_guard(file, "public key"):
+        info = keys.PublicKeyInfo.load(spki_der, strict=True)
+        algorithm_oid = info["algorithm"]["algorithm"].dotted
+        parameters = info["algorithm"]["parameters"]
+        key_bits = info["public_key"]
+        if not isinstance(key_bits, core.BitString | core.OctetBitString | core.ParsableOctetBitString):
+            raise DocumentError("subject public key is not a BIT STRING", file=file)
+        raw_bits = bytes(key_bits.contents)
+        if not raw_bits or raw_bits[0] != 0:
+            raise DocumentError("subject public key has unused bits", file=file)
+        point_or_key = raw_bits[1:]
+        if algorithm_oid in (OID_RSA_ENCRYPTION, OID_RSASSA_PSS):
+            return _load_rsa(spki_der, algorithm_oid)
+        if algorithm_oid == OID_EC_PUBLIC_KEY:
+            if not isinstance(parameters, keys.ECDomainParameters):
+                raise DocumentError("EC public key without domain parameters", file=file)
+            return _load_ec(spki_der, parameters, point_or_key)
+    return PublicKey("other", algorithm_oid, spki_der, unsupported=f"public key algorithm {algorithm_oid}")
+
+
+def _load_rsa(spki_der: bytes, algorithm_oid: str) -> PublicKey:
+    try:
+        key = serialization.load_der_public_key(spki_der)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        return PublicKey("RSA", algorithm_oid, spki_der, invalid=f"RSA key does not load: {_short(exc)}")
+    if not isinstance(key, rsa.RSAPublicKey):
+        return PublicKey("RSA", algorithm_oid, spki_der, invalid="not an RSA key")
+    return PublicKey("RSA", algorithm_oid, spki_der, key, bits=key.key_size)
+
+
+def _load_ec(spki_der: bytes, parameters: keys.ECDomainParameters, point: bytes) -> PublicKey:
+    if parameters.name == "named":
+        curve_oid = parameters.chosen.dotted
+        curve = _CURVES_BY_OID.get(curve_oid)
+        if curve is None:
+            return PublicKey("EC", OID_EC_PUBLIC_KEY, spki_der, curve=curve_oid, unsupported=f"curve {curve_oid}")
+        explicit = False
+    elif parameters.name == "specified":
+        matched = _match_explicit_curve(parameters.chosen)
+        if matched is None:
+            return PublicKey(
+                "EC", OID_EC_PUBLIC_KEY, spki_der, explicit_parameters=True,
+                unsupported="EC key on explicit domain parameters of an unknown curve",
+            )
+        curve = matched
+        explicit = True
+    else:
+        return PublicKey("EC", OID_EC_PUBLIC_KEY, spki_der, unsupported="EC key with implicitly-CA parameters")
+    try:
+        key = ec.EllipticCurvePublicKey.from_encoded_point(curve, point)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        return PublicKey(
+            "EC", OID_EC_PUBLIC_KEY, spki_der, curve=curve.name, explicit_parameters=explicit,
+            invalid=f"EC point is not on {curve.name}: {_short(exc)}",
+        )
+    return PublicKey(
+        "EC", OID_EC_PUBLIC_KEY, spki_der, key, bits=curve.key_size, curve=curve.name, explicit_parameters=explicit
+    )
+
+
+def _match_explicit_curve(domain: keys.SpecifiedECDomain) -> ec.EllipticCurve | None:
+    if domain["field_id"]["field_type"].native != "prime_field":
+        return None
+    prime = int(domain["field_id"]["parameters"].native)
+    a = int.from_bytes(bytes(domain["curve"]["a"].native), "big")
+    b = int.from_bytes(bytes(domain["curve"]["b"].native), "big")
+    base = bytes(domain["base"].native)
+    order = int(domain["order"].native)
+    for name, values in _CURVE_PARAMETERS.items():
+        p, ca, cb, gx, gy, n = (int(v, 16) for v in values)
+        if (p, ca % p, cb % p, n) != (prime, a % p, b % p, order):
+            continue
+        size = (p.bit_length() + 7) // 8
+        if base[:1] == b"\x04" and base[1:] == gx.to_bytes(size, "big") + gy.to_bytes(size, "big"):
+            return _CURVES_BY_NAME[name]
+        if base[:1] in (b"\x02", b"\x03") and base[1:] == gx.to_bytes(size, "big") and base[0] & 1 == gy & 1:
+            return _CURVES_BY_NAME[name]
+    return None
+
+
+def curve_parameters(name: str) -> tuple[int, int, int, int, int, int]:
+    """(p, a, b, Gx, Gy, n) of a supported named curve, e.g. to build explicit-parameter keys."""
+    p, a, b, gx, gy, n = (int(v, 16) for v in _CURVE_PARAMETERS[name])
+    return p, a, b, gx, gy, n
+
+
+# --- signature algorithms ------------------------------------------------------------------------
+
+SchemeFamily = Literal["rsa-pkcs1v15", "rsa-pss", "ecdsa", "ecdsa-plain", "unsupported"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SignatureScheme:
+    """A signature algorithm resolved to what a verifier needs (family, hash, PSS parameters)."""
+
+    oid: str
+    family: SchemeFamily
+    hash_oid: str | None = None
+    mgf_hash_oid: str | None = None
+    salt_length: int | None = None
+
+    @property
+    def name(self) -> str:
+        base = _SIGNATURE_NAMES.get(self.oid, self.oid)
+        if self.oid in (OID_RSA_ENCRYPTION, OID_EC_PUBLIC_KEY, OID_RSASSA_PSS) and self.hash_oid:
+            return f"{base} ({hash_name(self.hash_oid)})"
+        return base
+
+
+def signature_scheme(oid: str, parameters_der: bytes | None, *, digest_oid: str | None, file: str) -> SignatureScheme:
+    """Resolve a signature AlgorithmIdentifier. ``digest_oid`` supplies the hash for the bare key OIDs.
+
+    Malformed RSASSA-PSS parameters raise DocumentError; unknown algorithms give family "unsupported".
+    """
+    if oid in _RSA_PKCS1:
+        return SignatureScheme(oid, "rsa-pkcs1v15", _RSA_PKCS1[oid] or digest_oid)
+    if oid in _ECDSA_DER:
+        return SignatureScheme(oid, "ecdsa", _ECDSA_DER[oid] or digest_oid)
+    if oid in _ECDSA_PLAIN:
+        return SignatureScheme(oid, "ecdsa-plain", _ECDSA_PLAIN[oid])
+    if oid == OID_RSASSA_PSS:
+        return _pss_scheme(parameters_der, file)
+    return SignatureScheme(oid, "unsupported")
+
+
+def _pss_scheme(parameters_der: bytes | None, file: str) -> SignatureScheme:
+    if not parameters_der or parameters_der == b"\x05\x00":
+        # RFC 4055 defaults: SHA-1, MGF1 with SHA-1, salt 20.
+        return SignatureScheme(OID_RSASSA_PSS, "rsa-pss", OID_SHA1, OID_SHA1, 20)
+    with asn1_guard(file, "RSASSA-PSS parameters"):
+        params = algos.RSASSAPSSParams.load(parameters_der, strict=True)
+        hash_oid = params["hash_algorithm"]["algorithm"].dotted
+        mgf = params["mask_gen_algorithm"]
+        if mgf["algorithm"].dotted != OID_MGF1:
+            return SignatureScheme(OID_RSASSA_PSS, "unsupported", hash_oid)
+        mgf_hash = mgf["parameters"]["algorithm"].dotted
+        salt = int(params["salt_length"])
+        trailer = int(params["trailer_field"])
+    if trailer != 1 or salt < 0:
+        raise DocumentError(f"RSASSA-PSS trailer field {trailer} / salt length {salt} not allowed", file=file)
+    return SignatureScheme(OID_RSASSA_PSS, "rsa-pss", hash_oid, mgf_hash, salt)
+
+
+def verify_signature(key: PublicKey, scheme: SignatureScheme, signature: bytes, data: bytes) -> Outcome:
+    """Check one signature; ok / failed(reason) / unknown(reason), never an exception."""
+    if scheme.family == "unsupported":
+        return Outcome.unknown(f"unsupported signature algorithm {scheme.name}")
+    if scheme.hash_oid is None or scheme.hash_oid not in _CRYPTO_HASHES:
+        return Outcome.unknown(f"unsupported hash algorithm {scheme.hash_oid or '(none)'} in {scheme.name}")
+    if key.invalid:
+        return Outcome.failed(f"the signer's public key is invalid ({key.invalid})")
+    if key.key is None:
+        return Outcome.unknown(f"unsupported signer key: {key.unsupported}")
+    hash_algorithm = _CRYPTO_HASHES[scheme.hash_oid]()
+    try:
+        if scheme.family in ("rsa-pkcs1v15", "rsa-pss"):
+            if not isinstance(key.key, rsa.RSAPublicKey):
+                return Outcome.failed(f"{scheme.name} signature but the signer has an {key.kind} key")
+            if scheme.family == "rsa-pkcs1v15":
+                key.key.verify(signature, data, padding.PKCS1v15(), hash_algorithm)
+            else:
+                mgf_hash = scheme.mgf_hash_oid or scheme.hash_oid
+                if mgf_hash not in _CRYPTO_HASHES:
+                    return Outcome.unknown(f"unsupported MGF1 hash {mgf_hash}")
+                pss = padding.PSS(padding.MGF1(_CRYPTO_HASHES[mgf_hash]()), scheme.salt_length or 0)
+                key.key.verify(signature, data, pss, hash_algorithm)
+        else:
+            if not isinstance(key.key, ec.EllipticCurvePublicKey):
+                return Outcome.failed(f"{scheme.name} signature but the signer has an {key.kind} key")
+            if scheme.family == "ecdsa-plain":
+                size = (key.key.curve.key_size + 7) // 8
+                if len(signature) != 2 * size:
+                    return Outcome.failed("plain ECDSA signature of the wrong length")
+                r = int.from_bytes(signature[:size], "big")
+                s = int.from_bytes(signature[size:], "big")
+                signature = encode_dss_signature(r, s)
+            key.key.verify(signature, data, ec.ECDSA(hash_algorithm))
+    except InvalidSignature:
+        return Outcome.failed(f"{scheme.name} signature does not verify")
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        return Outcome.failed(f"{scheme.name} signature cannot be checked: {_short(exc)}")
+    return Outcome.ok(scheme.name)
+
+
+# --- names and certificates ----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class DistinguishedName:
+    """A Name for display (``text``) and for comparison (``key``, RFC 5280 §7.1 normalised)."""
+
+    text: str
+    key: str
+    country: str = ""
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def read_name(name: x509.Name) -> DistinguishedName:
+    """Convert an asn1crypto Name; call inside :func:`asn1_guard`."""
+    parts: list[str] = []
+    country = ""
+    for rdn in name.chosen:
+        for attribute in rdn:
+            oid = attribute["type"].dotted
+            value = attribute["value"].native
+            label = _NAME_ATTRIBUTES.get(oid, oid)
+            parts.append(f"{label}={value}")
+            if oid == "2.5.4.6" and isinstance(value, str):
+                country = value.upper()
+    return DistinguishedName(", ".join(parts), name.hashable, country)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@dataclasses.dataclass(frozen=True)
+class Certificate:
+    """The parts of an X.509 certificate that passive authentication and the trust store use."""
+
+    der: bytes = dataclasses.field(repr=False)
+    subject: DistinguishedName
+    issuer: DistinguishedName
+    serial_number: int
+    not_before: datetime
+    not_after: datetime
+    public_key: PublicKey = dataclasses.field(repr=False)
+    signature_scheme: SignatureScheme = dataclasses.field(repr=False)
+    signature: bytes = dataclasses.field(repr=False)
+    tbs: bytes = dataclasses.field(repr=False)
+    subject_key_identifier: bytes | None = dataclasses.field(default=None, repr=False)
+    authority_key_identifier: bytes | None = dataclasses.field(default=None, repr=False)
+    is_ca: bool = False
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the DER encoding, hex: the identity used to de-duplicate certificates."""
+        return hashlib.sha256(self.der).hexdigest()
+
+    @property
+    def self_issued(self) -> bool:
+        return self.subject.key == self.issuer.key
+
+    def valid_at(self, at: datetime) -> bool:
+        return self.not_before <= _aware(at) <= self.not_after
+
+    def verify_issued_by(self, issuer_key: PublicKey) -> Outcome:
+        """Does ``issuer_key`` verify this certificate's signature?"""
+        return verify_signature(issuer_key, self.signature_scheme, self.signature, self.tbs)
+
+
+def parse_certificate(der: bytes, *, file: str) -> Certificate:
+    """Parse one DER X.509 certificate; malformed input raises DocumentError naming ``file``."""
+    with asn1_guard(file, "certificate"):
+        cert = x509.Certificate.load(der, strict=True)
+        tbs = cert["tbs_certificate"]
+        validity = tbs["validity"]
+        signature_algorithm = cert["signature_algorithm"]
+        inner_algorithm = tbs["signature"]
+        if signature_algorithm["algorithm"].dotted != inner_algorithm["algorithm"].dotted:
+            raise DocumentError("the two signature algorithm fields differ", file=file)
+        parameters = signature_algorithm["parameters"]
+        parameters_der = parameters.dump() if parameters.native is not None else None
+        scheme = signature_scheme(signature_algorithm["algorithm"].dotted, parameters_der, digest_oid=None, file=file)
+        spki_der = tbs["subject_public_key_info"].dump()
+        subject = read_name(tbs["subject"])
+        issuer = read_name(tbs["issuer"])
+        not_before = _aware(validity["not_before"].native)
+        not_after = _aware(validity["not_after"].native)
+        signature = bytes(cert["signature_value"].native)
+        serial = int(tbs["serial_number"].native)
+        ski = cert.key_identifier
+        aki = cert.authority_key_identifier
+        is_ca = bool(cert.ca)
+        tbs_der = tbs.dump()
+    public_key = load_public_key(spki_der, file=file)
+    return Certificate(
+        der=bytes(der),
+        subject=subject,
+        issuer=issuer,
+        serial_number=serial,
+        not_before=not_before,
+        not_after=not_after,
+        public_key=public_key,
+        signature_scheme=scheme,
+        signature=signature,
+        tbs=tbs_der,
+        subject_key_identifier=bytes(ski) if ski is not None else None,
+        authority_key_identifier=bytes(aki) if aki is not None else None,
+        is_ca=is_ca,
+    )

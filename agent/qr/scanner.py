@@ -1,0 +1,219 @@
+"""The QR scanning loop: frames from a camera, decoded, turned into one event per code shown.
+
+De-duplication: a code (by its exact bytes) gives an event when it is first seen; while it stays in
+view it gives no more, and it gives a new one only after it has been out of sight for
+``forget_after_s`` seconds (so a card taken away and shown again is a new check-in). Frames where
+a held card fails to decode for a moment do not count as "out of sight" unless the gap is that long.
+
+Low CPU with nothing in view: :class:`ActivityGate` looks at a 1/16-scale block-averaged thumbnail
+(well under a millisecond) and chooses, per frame, a full decode (every pass of the cascade), a
+quick one (the first pass only, about 1-2 ms at 720p) or none: an unchanged scene is re-checked
+fully once per ``recheck_s``; a changing scene gets the quick pass on every frame and the full cascade at
+most ``full_fps`` times a second; a blank frame (lens covered) is skipped. While a code is in view
+every frame is decoded fully (the first pass then finds it). benchmarks/qr.py measures the effect.
+
+A timeout (no new event for ``timeout_s``) raises QrDecodeError; setting ``cancel`` (a
+threading.Event) makes the loop raise OperationCancelledError at the next frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from agent.errors import OperationCancelledError, QrDecodeError, QrFormatError
+from agent.qr.decoder import DecodedQr, DecodeReport
+from agent.qr.payload import QrKind, QrPayload, classify, parse_payload
+
+log = logging.getLogger(__name__)
+
+GrayImage = npt.NDArray[np.uint8]
+
+FORGET_AFTER_S = 3.0
+
+
+class Camera(Protocol):
+    def read(self) -> GrayImage | None: ...
+
+
+class Decoder(Protocol):
+    def decode(self, frame: npt.NDArray[Any], *, quick: bool = False) -> DecodeReport: ...
+
+
+class Effort(enum.Enum):
+    FULL = "full"
+    QUICK = "quick"
+    SKIP = "skipped"
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanEvent:
+    """A code newly in view: the parsed payload, or the format error of a malformed CCCD code."""
+
+    symbol: DecodedQr
+    payload: QrPayload | None
+    error: QrFormatError | None
+    at: float
+    frame_index: int
+
+    @property
+    def kind(self) -> QrKind:
+        return self.payload.kind if self.payload is not None else QrKind.CCCD
+
+
+class ActivityGate:
+    """Chooses the decoding effort of each frame from how much the scene changed (see module doc)."""
+
+    def __init__(
+        self,
+        *,
+        change_threshold: float = 4.0,
+        min_contrast: float = 3.0,
+        recheck_s: float = 1.0,
+        full_fps: float = 5.0,
+    ) -> None:
+        self.change_threshold = change_threshold
+        self.min_contrast = min_contrast
+        self.recheck_s = recheck_s
+        self.full_interval_s = 1.0 / full_fps
+        self._reference: npt.NDArray[np.float32] | None = None
+        self._last_full_at: float | None = None
+
+    @staticmethod
+    def thumbnail(gray: GrayImage) -> npt.NDArray[np.float32]:
+        """Every 4th pixel, then 4x4 block means: 1/16 scale, with sensor noise averaged down."""
+        sampled = gray[::4, ::4]
+        height, width = (sampled.shape[0] // 4) * 4, (sampled.shape[1] // 4) * 4
+        if height == 0 or width == 0:
+            return sampled.astype(np.float32)
+        blocks = sampled[:height, :width].reshape(height // 4, 4, width // 4, 4).astype(np.float32)
+        return np.asarray(blocks.mean(axis=(1, 3)), dtype=np.float32)
+
+    def decide(self, gray: GrayImage, now: float, *, code_in_view: bool) -> Effort:
+        thumb = self.thumbnail(gray)
+        if code_in_view:
+            return self._full(thumb, now)
+        if float(thumb.std()) < self.min_contrast:
+            return Effort.SKIP
+        reference = self._reference
+        if reference is None or reference.shape != thumb.shape or self._last_full_at is None:
+            return self._full(thumb, now)
+        # Compare after removing the global brightness shift: auto-exposure is not a scene change.
+        difference = thumb - reference
+        changed = float(np.abs(difference - difference.mean()).mean()) > self.change_threshold
+        since_full = now - self._last_full_at
+        if not changed:
+            return self._full(thumb, now) if since_full >= self.recheck_s else Effort.SKIP
+        if since_full >= self.full_interval_s:
+            return self._full(thumb, now)
+        return Effort.QUICK
+
+    def _full(self, thumb: npt.NDArray[np.float32], now: float) -> Effort:
+        self._reference = thumb
+        self._last_full_at = now
+        return Effort.FULL
+
+
+class QrScanner:
+    """Turns a camera's frames into ScanEvents (see the module docstring for the rules)."""
+
+    def __init__(
+        self,
+        camera: Camera,
+        decoder: Decoder,
+        *,
+        timeout_s: float | None = 60.0,
+        forget_after_s: float = FORGET_AFTER_S,
+        gate: ActivityGate | None = None,
+        cancel: threading.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._camera = camera
+        self._decoder = decoder
+        self.timeout_s = timeout_s
+        self.forget_after_s = forget_after_s
+        self._gate = gate
+        self._cancel = cancel or threading.Event()
+        self._clock = clock
+        self._last_seen: dict[bytes, float] = {}
+        self.stats: Counter[str] = Counter()
+
+    def cancel(self) -> None:
+        """Ask the loop to stop; it raises OperationCancelledError at the next frame."""
+        self._cancel.set()
+
+    def events(self) -> Iterator[ScanEvent]:
+        """Events until the camera's stream ends (a file), the timeout passes, or cancellation."""
+        waiting_since = self._clock()
+        frame_index = -1
+        while True:
+            if self._cancel.is_set():
+                raise OperationCancelledError("QR scan cancelled")
+            now = self._clock()
+            if self.timeout_s is not None and now - waiting_since > self.timeout_s:
+                raise QrDecodeError(f"no new QR code within {self.timeout_s:g} s")
+            frame = self._camera.read()
+            if frame is None:
+                return
+            frame_index += 1
+            now = self._clock()
+            self._forget(now)
+            effort = self._effort(frame, now)
+            self.stats[effort.value] += 1
+            if effort is Effort.SKIP:
+                continue
+            report = self._decoder.decode(frame, quick=effort is Effort.QUICK)
+            for symbol in report.symbols:
+                is_new = symbol.raw not in self._last_seen
+                self._last_seen[symbol.raw] = now
+                if is_new:
+                    event = self._event(symbol, now, frame_index)
+                    waiting_since = now
+                    yield event
+
+    def scan_once(self) -> ScanEvent:
+        """The first event; QrDecodeError when the stream ends or the timeout passes first."""
+        for event in self.events():
+            return event
+        raise QrDecodeError("no QR code found before the end of the video")
+
+    @property
+    def code_in_view(self) -> bool:
+        return bool(self._last_seen)
+
+    def _effort(self, frame: GrayImage, now: float) -> Effort:
+        if self._gate is None:
+            return Effort.FULL
+        return self._gate.decide(frame, now, code_in_view=self.code_in_view)
+
+    def _forget(self, now: float) -> None:
+        gone = [raw for raw, seen in self._last_seen.items() if now - seen > self.forget_after_s]
+        for raw in gone:
+            del self._last_seen[raw]
+
+    def _event(self, symbol: DecodedQr, now: float, frame_index: int) -> ScanEvent:
+        payload: QrPayload | None = None
+        error: QrFormatError | None = None
+        try:
+            payload = parse_payload(symbol.text)
+        except QrFormatError as exc:
+            error = exc
+        kind = payload.kind if payload is not None else classify(symbol.text)
+        log.info(
+            "QR code in view: kind=%s valid=%s pass=%s frame=%d%s",
+            kind,
+            error is None,
+            symbol.stage,
+            frame_index,
+            f" field={error.field}" if error else "",
+        )
+        return ScanEvent(symbol=symbol, payload=payload, error=error, at=now, frame_index=frame_index)

@@ -1,0 +1,165 @@
+"""The syncer: delivers the outbox to the backends in batches, exactly once on the backend side.
+
+Exactly once rests on two rules. Every event carries its own ``event_id``, which the backend dedupes
+by; and an event is marked sent only after its backend acknowledged it (``accepted`` or
+``duplicate``). So a backend dying mid-batch, a lost answer or the agent killed between the
+backend's acknowledgement and our commit only means the batch is sent again and answered
+``duplicate``. An event the backend refuses (``rejected``) is marked failed, kept and shown in the
+status; nothing is dropped silently. A failed attempt backs off exponentially with jitter.
+
+The uploader is a protocol: the composition root hands in one built on the backend clients, tests
+hand in fakes. This module knows only the store, agent.models and agent.errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from agent.errors import BackendError, StoreLockedError
+from sync.store import OutboxItem, Store
+
+log = logging.getLogger(__name__)
+DELIVERED = frozenset({"accepted", "duplicate"})
+REJECTED = "rejected"
+PURGE_EVERY_S = 3600.0
+
+
+class Receipt(Protocol):
+    @property
+    def status(self) -> str: ...  # accepted | duplicate | rejected
+
+    @property
+    def reason(self) -> str: ...
+
+
+class Uploader(Protocol):
+    """Sends events (JSON objects with an ``event_id``) to one backend; one receipt per event id.
+
+    Raises BackendUnavailableError / BackendResponseError / BackendRejectedError for the whole batch.
+    """
+
+    def upload(self, destination: str, events: Sequence[dict[str, Any]]) -> Mapping[str, Receipt]: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class DrainReport:
+    delivered: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    remaining: int = 0
+    error: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return not self.error and self.remaining == 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "complete": self.complete}
+
+
+class Syncer:
+    def __init__(
+        self,
+        store: Store,
+        uploader: Uploader,
+        *,
+        batch_size: int = 50,
+        backoff_base_s: float = 1.0,
+        backoff_max_s: float = 300.0,
+        rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.uploader = uploader
+        self.batch_size = max(1, batch_size)
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self._rng = rng or random.Random()
+        self._monotonic = monotonic
+
+    def drain(self, *, max_batches: int | None = None) -> DrainReport:
+        """Send pending events batch by batch until none is left, a delivery fails or ``max_batches``.
+
+        Backend failures end the pass and are reported (and noted on the events); store failures raise.
+        """
+        delivered = duplicates = rejected = batches = 0
+        error = ""
+        while max_batches is None or batches < max_batches:
+            items = self.store.pending(self.batch_size)
+            if not items:
+                break
+            batches += 1
+            for destination, group in _by_destination(items).items():
+                outcome = self._deliver(destination, group)
+                delivered += outcome[0]
+                duplicates += outcome[1]
+                rejected += outcome[2]
+                error = outcome[3]
+                if error:
+                    break
+            if error:
+                break
+        remaining = self.store.outbox_status().pending
+        return DrainReport(delivered, duplicates, rejected, remaining, error)
+
+    def _deliver(self, destination: str, group: Sequence[OutboxItem]) -> tuple[int, int, int, str]:
+        ids = [item.event_id for item in group]
+        # The idempotency key is the outbox row's own id, whatever the payload says.
+        events = [{**item.payload, "event_id": item.event_id} for item in group]
+        try:
+            receipts = self.uploader.upload(destination, events)
+        except BackendError as failure:
+            message = f"{type(failure).__name__}: {failure.message}"
+            log.info("sync: %d events to %s stay queued: %s", len(ids), destination, message)
+            self.store.note_attempt_failed(ids, message)
+            return 0, 0, 0, message
+        sent = [i for i in ids if i in receipts and receipts[i].status in DELIVERED]
+        refused = {i: receipts[i].reason or "rejected" for i in ids if i in receipts and receipts[i].status == REJECTED}
+        self.store.settle(delivered=sent, rejected=refused)
+        unanswered = [i for i in ids if i not in sent and i not in refused]
+        duplicates = sum(1 for i in sent if receipts[i].status == "duplicate")
+        if unanswered:
+            message = f"{destination}: no receipt for {len(unanswered)} events"
+            self.store.note_attempt_failed(unanswered, message)
+            return len(sent) - duplicates, duplicates, len(refused), message
+        return len(sent) - duplicates, duplicates, len(refused), ""
+
+    def backoff_delay(self, failures: int) -> float:
+        """Exponential backoff with "equal jitter" after ``failures`` failed passes in a row."""
+        step = min(self.backoff_max_s, self.backoff_base_s * (2.0 ** max(0, failures - 1)))
+        return step / 2 + self._rng.uniform(0, step / 2)
+
+    def run(self, *, interval_s: float, stop: threading.Event, retention_days: int | None = None,
+            on_report: Callable[[DrainReport], None] | None = None) -> None:
+        """Drain every ``interval_s`` until ``stop`` is set, backing off while deliveries fail.
+
+        A locked store is waited out; a damaged store (StoreCorruptError) or any other StoreError
+        ends the loop by raising: retrying cannot help and a person must look.
+        """
+        failures = 0
+        next_purge = 0.0
+        while not stop.is_set():
+            try:
+                if retention_days and self._monotonic() >= next_purge:
+                    self.store.purge(retention_days=retention_days)
+                    next_purge = self._monotonic() + PURGE_EVERY_S
+                report = self.drain()
+            except StoreLockedError as locked:
+                report = DrainReport(error=f"store: {locked.message}")
+            if on_report is not None:
+                on_report(report)
+            failures = failures + 1 if report.error else 0
+            stop.wait(self.backoff_delay(failures) if failures else interval_s)
+
+
+def _by_destination(items: Sequence[OutboxItem]) -> dict[str, list[OutboxItem]]:
+    groups: dict[str, list[OutboxItem]] = {}
+    for item in items:
+        groups.setdefault(item.destination, []).append(item)
+    return groups

@@ -1,0 +1,340 @@
+"""The store: results, check cache with TTL, rosters, outbox, migrations, retention; no plaintext
+personal data in the database or its WAL; damaged, locked and wrongly keyed files give clear typed
+errors and are never rewritten."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import threading
+import unicodedata
+
+import pytest
+
+from agent.errors import StoreCorruptError, StoreError, StoreLockedError
+from agent.models import BackendCheck
+from sync.keys import KeyFile
+from sync.migrations import LATEST_VERSION
+from sync.store import OutboundEvent, Store
+from tests.sync.helpers import T0, Clock, event_for, identity, insurance_check, open_store, result
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path, clock):
+    with open_store(tmp_path, clock) as opened:
+        yield opened
+
+
+# --- results ----------------------------------------------------------------------------------------
+
+
+def test_a_result_round_trips(store):
+    original = result()
+    store.record(original)
+    assert store.get_result(original.result_id) == original
+    assert store.get_result("no-such-id") is None
+    assert store.count_results() == 1
+
+
+def test_results_are_found_by_id_number(store, clock):
+    first, other = result(identity(1)), result(identity(2, "Trần Văn Nam"))
+    clock.advance(hours=1)
+    second = result(identity(1), at=clock.now)
+    for r in (first, other, second):
+        store.record(r)
+    assert [r.result_id for r in store.results_for(identity(1).id_number)] == [first.result_id, second.result_id]
+    assert [r.result_id for r in store.results_for(identity(1).id_number, since=clock.now)] == [second.result_id]
+    assert store.results_for("099999999999") == []
+
+
+def test_a_result_and_its_events_are_written_together_or_not_at_all(store):
+    first = result()
+    store.record(first, [event_for(first)])
+    clash = result()
+    with pytest.raises(StoreError):
+        # the event id is already queued: the whole write is refused, the result too
+        store.record(clash, [OutboundEvent(first.result_id, "insurance", {"x": 1})])
+    assert store.get_result(clash.result_id) is None
+    assert store.count_results() == 1 and store.outbox_status().pending == 1
+
+
+# --- check cache ------------------------------------------------------------------------------------
+
+
+def test_cache_answers_marked_from_cache_with_their_time(store, clock):
+    person = identity(1).id_number
+    store.cache_put(person, insurance_check("expired", at=T0))
+    clock.advance(hours=5)
+    cached = store.cache_get("insurance", person, max_age_s=86400)
+    assert cached == BackendCheck("insurance", "expired", insurance_check().details, from_cache=True, checked_at=T0)
+    assert store.cache_get("roster", person, max_age_s=86400) is None
+    assert store.cache_get("insurance", identity(2).id_number, max_age_s=86400) is None
+
+
+def test_cache_entries_expire_after_the_ttl(store, clock):
+    person = identity(1).id_number
+    store.cache_put(person, insurance_check(at=T0))
+    clock.advance(seconds=3600)
+    assert store.cache_get("insurance", person, max_age_s=3601) is not None
+    assert store.cache_get("insurance", person, max_age_s=3599) is None
+
+
+def test_cache_keeps_the_newest_answer(store, clock):
+    person = identity(1).id_number
+    store.cache_put(person, insurance_check("valid", at=T0))
+    clock.advance(minutes=1)
+    store.record(result(), cache=[(person, insurance_check("suspended", at=clock.now))])
+    store.cache_put(person, insurance_check("expired", at=T0))  # an older answer arriving late
+    assert store.cache_get("insurance", person, max_age_s=1e9).status == "suspended"
+
+
+def test_cache_scopes_are_separate(store):
+    person = identity(1).id_number
+    store.cache_put(person, insurance_check("valid"), scope="site-a")
+    assert store.cache_get("insurance", person, max_age_s=1e9) is None
+    assert store.cache_get("insurance", person, max_age_s=1e9, scope="site-a").status == "valid"
+
+
+def test_bulk_cache_fill(store):
+    count = store.cache_put_many(((f"{i:012d}", insurance_check()) for i in range(12_345)))
+    assert count == 12_345 == store.count_cache()
+    assert store.cache_get("insurance", f"{777:012d}", max_age_s=1e9).status == "valid"
+
+
+# --- rosters ----------------------------------------------------------------------------------------
+
+
+def test_rosters_are_stored_and_replaced(store, clock):
+    entries = [(identity(i).id_number, {"candidate_no": f"B2-{i:04d}", "full_name": "Lê Văn Tám"}) for i in range(300)]
+    assert store.save_roster("SH-38-B2", {"centre": "Trung tâm Sát hạch lái xe Thanh Hóa"}, entries) == 300
+    info = store.roster_info("SH-38-B2")
+    assert info.downloaded_at == T0 and info.info["centre"].startswith("Trung tâm")
+    assert store.roster_entry("SH-38-B2", identity(7).id_number)["candidate_no"] == "B2-0007"
+    assert store.roster_entry("SH-38-B2", identity(301).id_number) is None
+    assert store.roster_entry("OTHER", identity(7).id_number) is None
+    clock.advance(hours=1)
+    store.save_roster("SH-38-B2", {}, entries[:1])
+    assert store.roster_entry("SH-38-B2", identity(7).id_number) is None
+    clock.advance(hours=1)
+    store.save_roster("SH-01-A1", {}, [])
+    assert store.roster_info().session_id == "SH-01-A1"  # the latest download
+    assert store.roster_info("NONE") is None
+
+
+# --- outbox -----------------------------------------------------------------------------------------
+
+
+def test_outbox_pending_settle_and_status(store, clock):
+    results = [result(identity(i)) for i in range(5)]
+    for r in results:
+        store.record(r, [event_for(r)])
+    pending = store.pending(3)
+    assert [p.event_id for p in pending] == [r.result_id for r in results[:3]]
+    assert pending[0].payload["full_name"] == "Nguyễn Thị Thu Hằng"
+    store.note_attempt_failed([pending[0].event_id], "BackendUnavailableError: down")
+    clock.advance(minutes=1)
+    store.settle(delivered=[pending[0].event_id, pending[1].event_id], rejected={pending[2].event_id: "bad shape"})
+    status = store.outbox_status()
+    assert (status.pending, status.sent, status.failed) == (2, 2, 1)
+    assert status.oldest_pending_at == T0 and status.last_sent_at == clock.now
+    assert status.last_error == "rejected by the backend: bad shape"
+    assert store.event_state(pending[0].event_id) == "sent" and store.event_state(pending[2].event_id) == "failed"
+    assert store.event_state("nothing") is None
+    assert [p.event_id for p in store.pending(10)] == [r.result_id for r in results[3:]]
+    store.settle(delivered=[pending[2].event_id])  # a failed event is not silently flipped to sent
+    assert store.event_state(pending[2].event_id) == "failed"
+    assert status.to_json()["pending"] == 2
+
+
+# --- retention --------------------------------------------------------------------------------------
+
+
+def test_personal_data_is_purged_after_the_retention_period(store, clock):
+    old, pending_old = result(identity(1)), result(identity(2))
+    store.record(old, [event_for(old)], cache=[(old.identity.id_number, insurance_check(at=T0))])
+    store.record(pending_old, [event_for(pending_old)])
+    store.save_roster("S1", {}, [(identity(3).id_number, {"candidate_no": "1"})])
+    store.settle(delivered=[old.result_id])
+    clock.advance(days=29)
+    fresh = result(identity(4), at=clock.now)
+    store.record(fresh, cache=[(fresh.identity.id_number, insurance_check(at=clock.now))])
+    clock.advance(days=2)
+    report = store.purge(retention_days=30)
+    assert (report.results, report.cache, report.outbox, report.rosters) == (2, 1, 1, 1)
+    assert store.get_result(old.result_id) is None and store.results_for(old.identity.id_number) == []
+    assert store.get_result(fresh.result_id) == fresh
+    assert store.cache_get("insurance", old.identity.id_number, max_age_s=1e12) is None
+    assert store.cache_get("insurance", fresh.identity.id_number, max_age_s=1e12) is not None
+    assert store.roster_info("S1") is None and store.roster_entry("S1", identity(3).id_number) is None
+    assert [p.event_id for p in store.pending(10)] == [pending_old.result_id]  # undelivered: kept
+    assert store.count_results() == 3  # the non-personal rows stay for counts
+
+
+# --- nothing personal in clear ---------------------------------------------------------------------
+
+
+def test_database_and_wal_hold_no_plaintext_personal_data(tmp_path, clock):
+    store = open_store(tmp_path, clock)
+    person = identity(42, "Phạm Thị Ngọc Ánh")
+    res = result(person)
+    store.record(res, [event_for(res)], cache=[(person.id_number, insurance_check())])
+    store.save_roster("SH-38-B2", {"centre": "x"}, [(person.id_number, {"full_name": person.full_name})])
+    database, wal = tmp_path / "agent.sqlite3", tmp_path / "agent.sqlite3-wal"
+    assert wal.exists() and wal.stat().st_size > 0
+    secrets_ = [person.id_number, person.id_number[-6:] + "", person.full_name, person.full_name.upper(),
+                unicodedata.normalize("NFD", person.full_name), "Ngọc Ánh", "Lê Lợi", "Quảng Tâm",
+                "GD4383812345678", "1987-05-06", "06/05/1987"]
+    try:
+        for path in (database, wal):
+            raw = path.read_bytes()
+            for secret in secrets_:
+                for encoding in ("utf-8", "utf-16-le"):
+                    assert secret.encode(encoding) not in raw, (path.name, secret, encoding)
+    finally:
+        store.close()
+    raw = database.read_bytes()  # after the checkpoint on close, everything is in the main file
+    assert store.path == database and raw.startswith(b"SQLite format 3\x00")
+    for secret in secrets_:
+        assert secret.encode() not in raw
+    # ... and it all comes back with the key.
+    with open_store(tmp_path, clock) as again:
+        assert again.get_result(res.result_id).identity.full_name == "Phạm Thị Ngọc Ánh"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_database_file_is_private(tmp_path, clock):
+    with open_store(tmp_path, clock) as store:
+        store.record(result())
+        for path in tmp_path.glob("agent.sqlite3*"):
+            assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path.name
+
+
+# --- opening, migrations, keys ------------------------------------------------------------------
+
+
+def test_reopening_keeps_everything_and_schema_is_current(tmp_path, clock):
+    res = result()
+    with open_store(tmp_path, clock) as store:
+        store.record(res, [event_for(res)])
+    with open_store(tmp_path, clock) as store:
+        assert store.get_result(res.result_id) == res
+        assert store.db.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
+        assert store.db.journal_mode == "wal"
+
+
+def test_a_store_from_a_newer_agent_is_refused(tmp_path, clock):
+    open_store(tmp_path, clock).close()
+    with sqlite3.connect(tmp_path / "agent.sqlite3") as conn:
+        conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer agent"):
+        open_store(tmp_path, clock)
+
+
+def test_a_missing_key_file_is_an_error_and_no_new_key_is_made(tmp_path, clock):
+    with open_store(tmp_path, clock) as store:
+        store.record(result())
+    (tmp_path / "keys" / "store.key").unlink()
+    with pytest.raises(StoreError, match="missing"):
+        open_store(tmp_path, clock)
+    assert not (tmp_path / "keys" / "store.key").exists()
+
+
+def test_the_wrong_key_is_a_corrupt_store_error(tmp_path, clock):
+    with open_store(tmp_path, clock) as store:
+        store.record(result())
+    other = KeyFile(tmp_path / "other.key")
+    other.load(create=True)
+    with pytest.raises(StoreCorruptError, match="another key"):
+        Store.open(tmp_path / "agent.sqlite3", other, clock=clock)
+
+
+def test_a_tampered_sealed_value_is_a_corrupt_store_error(tmp_path, clock):
+    res = result()
+    with open_store(tmp_path, clock) as store:
+        store.record(res)
+    with sqlite3.connect(tmp_path / "agent.sqlite3") as conn:
+        (payload,) = conn.execute("SELECT payload FROM results").fetchone()
+        conn.execute("UPDATE results SET payload = ?", (payload[:-1] + bytes([payload[-1] ^ 1]),))
+    with open_store(tmp_path, clock) as store:
+        with pytest.raises(StoreCorruptError):
+            store.get_result(res.result_id)
+
+
+def _damaged_copy(tmp_path, clock, damage):
+    with open_store(tmp_path, clock) as store:
+        for i in range(80):
+            r = result(identity(i))
+            store.record(r, [event_for(r)])
+    path = tmp_path / "agent.sqlite3"
+    data = bytearray(path.read_bytes())
+    damage(data)
+    path.write_bytes(bytes(data))
+    return path, bytes(data)
+
+
+@pytest.mark.parametrize("damage", [
+    pytest.param(lambda d: d.__setitem__(slice(0, 100), b"\x5a" * 100), id="header"),
+    pytest.param(lambda d: d.__setitem__(slice(100, 4096), os.urandom(3996)), id="schema-page"),
+    pytest.param(lambda d: d.__setitem__(slice(4096, len(d)), b"\xff" * (len(d) - 4096)), id="data-pages"),
+    pytest.param(lambda d: d.__delitem__(slice(len(d) // 2, len(d))), id="truncated"),
+])
+def test_a_damaged_file_gives_store_corrupt_error_and_is_left_as_it_is(tmp_path, clock, damage):
+    path, damaged = _damaged_copy(tmp_path, clock, damage)
+    with pytest.raises(StoreCorruptError):
+        store = open_store(tmp_path, clock)
+        try:  # some damage shows only when the data is read
+            store.pending(500)
+            store.outbox_status()
+            store.count_results()
+            for r in store.results_for(identity(1).id_number):
+                assert r
+        finally:
+            store.close()
+    assert path.read_bytes() == damaged  # never "repaired" by deleting or recreating
+
+
+def test_a_locked_store_gives_store_locked_error_and_loses_nothing(tmp_path, clock):
+    store = open_store(tmp_path, clock, busy_timeout_s=0.2)
+    first = result(identity(1))
+    store.record(first, [event_for(first)])
+    holder = sqlite3.connect(tmp_path / "agent.sqlite3", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        blocked = result(identity(2))
+        with pytest.raises(StoreLockedError) as caught:
+            store.record(blocked, [event_for(blocked)])
+        assert caught.value.retryable
+        with pytest.raises(StoreLockedError):
+            open_store(tmp_path, clock, busy_timeout_s=0.2)
+        assert store.get_result(first.result_id) == first  # WAL readers still read
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    store.record(blocked, [event_for(blocked)])  # the same write, once the lock is gone
+    assert store.count_results() == 2 and store.outbox_status().pending == 2
+    store.close()
+
+
+def test_a_writer_waits_for_a_short_lock_instead_of_failing(tmp_path, clock):
+    store = open_store(tmp_path, clock, busy_timeout_s=5)
+    holder = sqlite3.connect(tmp_path / "agent.sqlite3", isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.3, lambda: (holder.execute("COMMIT"), holder.close()))
+    release.start()
+    store.record(result())
+    release.join()
+    assert store.count_results() == 1
+    store.close()
+
+
+def test_an_unopenable_path_is_a_store_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError):
+        Store.open(blocker / "agent.sqlite3", KeyFile(tmp_path / "store.key"))
