@@ -19,7 +19,8 @@ from agent.errors import AgentError
 from agent.settings import load_settings
 
 COMMAND_MODULES: tuple[str, ...] = ("agent.commands.config", "agent.commands.readers", "agent.commands.trust",
-                                     "agent.commands.verify", "agent.commands.sync")
+                                     "agent.commands.verify", "agent.commands.sync", "agent.commands.qr",
+                                     "agent.commands.read", "agent.commands.verify_receipt")
 
 
 def build_parser() -> argparse.ArgumentParser:

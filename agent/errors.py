@@ -169,6 +169,13 @@ class ApduFormatError(DocumentError):
     """A command or response APDU cannot be encoded or decoded."""
 
 
+class TrustFileError(DocumentError):
+    """A CSCA certificate, master list or CRL offered to the trust store is malformed or fails its
+    checks (e.g. ``python -m agent trust import``); ``file`` names the file."""
+
+    message_key = "error.trust_file"
+
+
 # --- QR ------------------------------------------------------------------------------------------
 
 

@@ -42,6 +42,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "error.document": ("Dữ liệu trên thẻ không đúng định dạng.", "The data on the card is malformed."),
     "error.mrz_format": ("Thông tin MRZ không hợp lệ.", "The MRZ data is not valid."),
+    "error.trust_file": (
+        "Tệp chứng chỉ (CSCA, master list hoặc CRL) không hợp lệ.",
+        "The certificate file (CSCA, master list or CRL) is not valid.",
+    ),
     "error.qr": ("Không đọc được mã QR.", "The QR code could not be read."),
     "error.camera_unavailable": (
         "Không mở được camera. Kiểm tra cáp và xem phần mềm khác có đang dùng camera không.",
@@ -54,6 +58,22 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "error.qr_format": (
         "Mã QR không phải mã CCCD hợp lệ.",
         "The QR code is not a valid CCCD code.",
+    ),
+    # QR codes (agent.qr, python -m agent qr)
+    "qr.kind.cccd": ("Mã QR trên thẻ CCCD / Căn cước", "QR code of a CCCD / Căn cước card"),
+    "qr.kind.vneid": ("Mã QR VNeID (cần xác thực với hệ thống)", "VNeID QR code (to be verified by the backend)"),
+    "qr.kind.unknown": ("Mã QR không phải CCCD hay VNeID", "A QR code that is neither CCCD nor VNeID"),
+    "qr.field.id_number": ("Số định danh", "ID number"),
+    "qr.field.old_id_number": ("Số CMND cũ", "Old ID number"),
+    "qr.field.full_name": ("Họ và tên", "Full name"),
+    "qr.field.date_of_birth": ("Ngày sinh", "Date of birth"),
+    "qr.field.sex": ("Giới tính", "Sex"),
+    "qr.field.address": ("Nơi thường trú", "Permanent address"),
+    "qr.field.issue_date": ("Ngày cấp", "Issue date"),
+    "qr.vneid_token_length": ("Độ dài mã", "Token length"),
+    "qr.mismatch": (
+        "Thông tin trên mã QR khác với dữ liệu trong chip: {fields}",
+        "The QR code and the chip disagree on: {fields}",
     ),
     "error.backend": ("Lỗi khi tra cứu hệ thống.", "The lookup service failed."),
     "error.backend_unavailable": (

@@ -11,7 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from agent.errors import ConfigError, DocumentError
+from agent.errors import ConfigError, DocumentError, TrustFileError
 from agent.icao import pki
 from agent.icao.trust import TrustFile, TrustStore, parse_trust_file
 
@@ -125,14 +125,18 @@ class ImportResult:
 def import_trust_file(source: Path, directory: Path) -> ImportResult:
     """Validate ``source`` and copy it into ``directory``.
 
-    Refused (DocumentError): a file that is not a certificate, CRL or master list; a certificate that
+    Refused (TrustFileError): a file that is not a certificate, CRL or master list; a certificate that
     is not a CA; a master list whose signature fails; a CRL whose signature fails against a loaded CSCA.
     """
     data = read_file(source)
     store, _report = load_trust_directory(directory)
     anchors = [entry.certificate for entry in store.certificates]
-    parsed = parse_trust_file(data, name=source.name, anchors=anchors)
-    notes = _validate(parsed, store, source.name)
+    try:
+        parsed = parse_trust_file(data, name=source.name, anchors=anchors)
+        notes = _validate(parsed, store, source.name)
+    except DocumentError as error:
+        problem = error.message.removeprefix(f"{source.name}: ")
+        raise TrustFileError(problem, file=source.name) from error
     certificates = parsed.master_list.certificates if parsed.master_list else parsed.certificates
     digest = hashlib.sha256(data).hexdigest()
     for existing in trust_files_in(directory):

@@ -219,7 +219,10 @@ class RecordingCard:
 def recorded_pace(info: PaceInfo, seed: str) -> tuple[list[ResponseApdu], Callable[[], Rng]]:
     assert info.domain_parameters is not None
     card = RecordingCard(b"123456", info, info.domain_parameters)
-    make_rng = lambda: random.Random(seed).randbytes  # noqa: E731
+
+    def make_rng() -> Rng:
+        return random.Random(seed).randbytes
+
     perform_pace(card, b"123456", 2, info, rng=make_rng())
     return card.recorded, make_rng
 
@@ -248,15 +251,13 @@ def bench_pace(count: int) -> dict[str, Any]:
         ("pace_gm_dh_2048_256_aes128", PaceInfo(pace_oid("DH", "GM", AES_128), 2, 2)),
     ]:
         recorded, make_rng = recorded_pace(info, label)
-        out[label] = {
-            "chip_side": "recorded from this script's card side, then replayed",
-            **median_ms(
-                lambda recorded=recorded, make_rng=make_rng, info=info: perform_pace(
-                    Replay(recorded), b"123456", 2, info, rng=make_rng()
-                ),
-                count,
-            ),
-        }
+
+        def run(
+            recorded: list[ResponseApdu] = recorded, make_rng: Callable[[], Rng] = make_rng, info: PaceInfo = info
+        ) -> None:
+            perform_pace(Replay(recorded), b"123456", 2, info, rng=make_rng())
+
+        out[label] = {"chip_side": "recorded from this script's card side, then replayed", **median_ms(run, count)}
     return out
 
 

@@ -61,7 +61,7 @@ def make_decoders() -> dict[str, Decode]:
     aruco = cv2.QRCodeDetectorAruco()
 
     def opencv(gray: np.ndarray, det: Any = detector) -> list[str]:
-        text, points, _ = det.detectAndDecode(gray)
+        text, _points, _ = det.detectAndDecode(gray)
         return [text] if text else []
 
     return {
@@ -77,7 +77,7 @@ def summarise(times: list[float]) -> dict[str, float]:
     ordered = sorted(times)
     return {
         "ms_median": round(statistics.median(ordered), 2),
-        "ms_p95": round(ordered[max(0, int(round(0.95 * len(ordered))) - 1)], 2),
+        "ms_p95": round(ordered[max(0, round(0.95 * len(ordered)) - 1)], 2),
         "ms_mean": round(statistics.fmean(ordered), 2),
     }
 

@@ -10,7 +10,7 @@ import argparse
 import importlib
 from collections.abc import Sequence
 
-COMMAND_MODULES: tuple[str, ...] = ("simulators.backends.command", "simulators.card.cli")
+COMMAND_MODULES: tuple[str, ...] = ("simulators.backends.command", "simulators.card.cli", "simulators.camera.command")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,3 +11,6 @@ settings.register_profile(
 )
 settings.register_profile("thorough", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+# Real PC/SC fixtures (pcscd + the vpcd virtual reader): pcsc_env, vpcd_slot.
+pytest_plugins = ["tests.pcsc_env"]

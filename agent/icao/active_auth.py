@@ -23,6 +23,8 @@ from agent.icao.apdu import CLA_PLAIN, INS_INTERNAL_AUTHENTICATE, CommandApdu, R
 from agent.models import Outcome
 
 CHALLENGE_LENGTH = 8
+# Largest signature whose protected answer (DO'87' + DO'99' + DO'8E') still fits a short response.
+SHORT_SIGNATURE_LIMIT = 200
 
 # ISO/IEC 10118-3 hash identifiers used in the two-byte ISO 9796-2 trailer (xx CC).
 _TRAILER_HASHES: dict[int, str] = {0x33: "sha1", 0x34: "sha256", 0x35: "sha512", 0x36: "sha384", 0x38: "sha224"}
@@ -74,7 +76,10 @@ def perform_active_authentication(
     """
     if len(challenge) != CHALLENGE_LENGTH:
         raise ValueError("the Active Authentication challenge is 8 bytes")
-    command = CommandApdu(CLA_PLAIN, INS_INTERNAL_AUTHENTICATE, 0x00, 0x00, challenge, le=256)
+    # An RSA-2048 signature does not fit a short response once secure messaging wraps it
+    # (Doc 9303-11 §6.1.4 requires extended length for such keys); smaller keys stay short.
+    le = 65536 if _expected_signature_length(public_key_der) > SHORT_SIGNATURE_LIMIT else 256
+    command = CommandApdu(CLA_PLAIN, INS_INTERNAL_AUTHENTICATE, 0x00, 0x00, challenge, le=le)
     response = send(command)
     if not response.ok:
         outcome = Outcome.failed(f"the card refused INTERNAL AUTHENTICATE (SW {response.sw:04X})")
@@ -83,6 +88,18 @@ def perform_active_authentication(
         public_key_der, challenge, response.data, signature_algorithm_oid=signature_algorithm_oid
     )
     return ActiveAuthResult(outcome, challenge, response.data)
+
+
+def _expected_signature_length(public_key_der: bytes) -> int:
+    try:
+        public_key = serialization.load_der_public_key(public_key_der)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise DocumentError(f"the Active Authentication public key cannot be read: {exc}", file="DG15") from exc
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return (public_key.key_size + 7) // 8
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return 2 * ((public_key.curve.key_size + 7) // 8)
+    return 0
 
 
 def verify_active_authentication(

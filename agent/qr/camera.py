@@ -144,6 +144,9 @@ def open_camera(
     if isinstance(source, str) and "://" not in source:
         if not Path(source).is_file():
             raise CameraUnavailableError(f"{description} not found: check the path")
+    if factory is cv2.VideoCapture:
+        # OpenCV prints a WARN line per backend it tries on a missing device; our error says it better.
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     try:
         capture = factory(source)
     except cv2.error as exc:

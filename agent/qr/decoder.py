@@ -28,7 +28,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
-from ctypes import c_void_p, cast, string_at
+from ctypes import c_void_p, string_at
 from typing import Any, Protocol
 
 import numpy as np
@@ -119,14 +119,13 @@ class ZbarDecoder:
         zbar = self._zbar
         gray = np.ascontiguousarray(gray, dtype=np.uint8)
         height, width = gray.shape
-        pixels = gray.tobytes()
         image = zbar.zbar_image_create()
         if not image:
             raise QrDecodeError("zbar could not create an image")
         try:
             zbar.zbar_image_set_format(image, ZBAR_FOURCC_Y800)
             zbar.zbar_image_set_size(image, width, height)
-            zbar.zbar_image_set_data(image, cast(pixels, c_void_p), len(pixels), None)
+            zbar.zbar_image_set_data(image, gray.ctypes.data_as(c_void_p), gray.nbytes, None)
             if zbar.zbar_scan_image(self._scanner, image) < 0:
                 raise QrDecodeError("zbar refused the image format")
             found = []
@@ -234,14 +233,14 @@ def box_blur(gray: GrayImage) -> GrayImage:
     padded = np.pad(gray, 1, mode="edge").astype(np.uint16)
     rows = padded[:, :-2] + padded[:, 1:-1] + padded[:, 2:]
     total = rows[:-2] + rows[1:-1] + rows[2:]
-    return ((total + 4) // 9).astype(np.uint8)
+    return np.asarray((total + 4) // 9, dtype=np.uint8)
 
 
 def sharpen(gray: GrayImage, blurred: GrayImage | None = None) -> GrayImage:
     """An unsharp mask over the 3x3 mean (gain 1.5): restores module edges softened by blur."""
     low = box_blur(gray) if blurred is None else blurred
     signed = gray.astype(np.int16)
-    return np.clip(signed + ((signed - low.astype(np.int16)) * 3) // 2, 0, 255).astype(np.uint8)
+    return np.asarray(np.clip(signed + ((signed - low.astype(np.int16)) * 3) // 2, 0, 255), dtype=np.uint8)
 
 
 def upscale2(gray: GrayImage) -> GrayImage:

@@ -160,6 +160,10 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     backends: MockBackends
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that vanished mid-answer (killed, timed out) is routine here, not worth a traceback.
+        log.debug("connection from %s ended abruptly", client_address, exc_info=True)
+
 
 def _reset(connection: socket.socket) -> None:
     """Close with a TCP reset, as a crashed server or a dropped link looks to the client."""

@@ -120,7 +120,7 @@ def _scene(
     shrink = SOURCE_MODULE_PX / module_px
     if shrink > 1:
         sigma = 0.45 * shrink
-        obj = cv2.GaussianBlur(obj, (0, 0), sigma)
+        obj = np.asarray(cv2.GaussianBlur(obj, (0, 0), sigma), dtype=np.float32)
     warped = cv2.warpPerspective(obj, homography, (width, height), flags=cv2.INTER_LINEAR)
     coverage = cv2.warpPerspective(mask, homography, (width, height), flags=cv2.INTER_LINEAR)
     frame = background * (1 - coverage) + warped * coverage
@@ -131,7 +131,9 @@ def _scene(
     return _to_bgr(rng, np_rng, frame, effects), module_px
 
 
-def _card_object(rng: random.Random, matrix: npt.NDArray[np.bool_]) -> tuple[FloatImage, FloatImage, tuple[float, ...]]:
+def _card_object(
+    rng: random.Random, matrix: npt.NDArray[np.bool_]
+) -> tuple[FloatImage, FloatImage, tuple[float, ...]]:
     """The front of a card: light plastic, a portrait, lines of print, the QR near the top right."""
     s = SOURCE_MODULE_PX
     qr_px = (matrix.shape[0] + 2 * QUIET_ZONE) * s
@@ -162,7 +164,9 @@ def _card_object(rng: random.Random, matrix: npt.NDArray[np.bool_]) -> tuple[Flo
     return card, mask, (qr_x, qr_y, qr_px)
 
 
-def _phone_object(rng: random.Random, matrix: npt.NDArray[np.bool_]) -> tuple[FloatImage, FloatImage, tuple[float, ...]]:
+def _phone_object(
+    rng: random.Random, matrix: npt.NDArray[np.bool_]
+) -> tuple[FloatImage, FloatImage, tuple[float, ...]]:
     """A phone held up with the code on its screen: dark body, bright screen, a visible pixel grid."""
     s = SOURCE_MODULE_PX
     qr_px = (matrix.shape[0] + 2 * QUIET_ZONE) * s
@@ -221,7 +225,7 @@ def _placement(
                     distance: float = distance) -> npt.NDArray[np.float64]:
             xyz = np.c_[points - centre, np.zeros(len(points))] @ rotation.T
             z = distance + xyz[:, 2]
-            return np.c_[focal * xyz[:, 0] / z, focal * xyz[:, 1] / z]
+            return np.asarray(np.c_[focal * xyz[:, 0] / z, focal * xyz[:, 1] / z], dtype=np.float64)
 
         qr_corners = np.array(
             [[qr_x, qr_y], [qr_x + qr_px, qr_y], [qr_x + qr_px, qr_y + qr_px], [qr_x, qr_y + qr_px]], np.float64
@@ -232,9 +236,9 @@ def _placement(
         if span[0] + 2 * margin < width and span[1] + 2 * margin < height:
             offset_x = rng.uniform(margin - low[0], width - margin - high[0])
             offset_y = rng.uniform(margin - low[1], height - margin - high[1])
-            source = np.float32(qr_corners)
-            target = np.float32(projected + [offset_x, offset_y])
-            return cv2.getPerspectiveTransform(source, target).astype(np.float64), module_px
+            source = np.asarray(qr_corners, dtype=np.float32)
+            target = np.asarray(projected + np.array([offset_x, offset_y]), dtype=np.float32)
+            return np.asarray(cv2.getPerspectiveTransform(source, target), dtype=np.float64), module_px
         module_px *= 0.85
     raise ValueError("cannot place the code in the frame")
 
@@ -254,7 +258,7 @@ def _background(rng: random.Random, np_rng: np.random.Generator, width: int, hei
     low = np_rng.uniform(40, 200, size=(6, 8)).astype(np.float32)
     image = cv2.resize(low, (width, height), interpolation=cv2.INTER_CUBIC)
     texture = cv2.resize(np_rng.normal(0, 12, size=(height // 8, width // 8)).astype(np.float32), (width, height))
-    image += texture
+    image = np.asarray(image + texture, dtype=np.float32)
     for _ in range(rng.randint(2, 7)):
         x0, y0 = rng.randrange(width), rng.randrange(height)
         x1, y1 = x0 + rng.randint(20, width // 3), y0 + rng.randint(10, height // 3)
@@ -317,16 +321,16 @@ def _optics(rng: random.Random, frame: FloatImage, effects: list[str]) -> FloatI
     blur = _strength(effects, "blur")
     sigma = rng.uniform(1.3, 2.0) if blur == 1.0 else rng.uniform(0.9, 1.3) if blur else rng.uniform(0.0, 0.9)
     if sigma > 0.3:
-        frame = cv2.GaussianBlur(frame, (0, 0), sigma)
+        frame = np.asarray(cv2.GaussianBlur(frame, (0, 0), sigma), dtype=np.float32)
     motion = _strength(effects, "motion_blur")
     if motion:
         length = rng.randint(5, 8) if motion == 1.0 else rng.randint(3, 5)
         kernel = np.zeros((length, length), np.float32)
         kernel[length // 2, :] = 1.0 / length
         rotation = cv2.getRotationMatrix2D(((length - 1) / 2, (length - 1) / 2), rng.uniform(0, 180), 1.0)
-        kernel = cv2.warpAffine(kernel, rotation, (length, length))
+        kernel = np.asarray(cv2.warpAffine(kernel, rotation, (length, length)), dtype=np.float32)
         kernel /= max(float(kernel.sum()), 1e-6)
-        frame = cv2.filter2D(frame, -1, kernel)
+        frame = np.asarray(cv2.filter2D(frame, -1, kernel), dtype=np.float32)
     return frame
 
 

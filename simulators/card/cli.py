@@ -113,6 +113,7 @@ def run_card(
         say(f"profile {profile.name}: {profile.description}")
 
     quit_requested = threading.Event()
+    toggle_requested = threading.Event()
     bridge = VpcdBridge(
         card,
         host=args.vpcd_host,
@@ -121,7 +122,7 @@ def run_card(
         inserted=not args.removed,
         on_status=lambda text: say(f"card: {text}"),
     )
-    restore = _install_signals(bridge, quit_requested)
+    restore = _install_signals(toggle_requested, quit_requested)
     say(f"vpcd: {args.vpcd_host}:{args.vpcd_port}, card {'inserted' if bridge.inserted else 'removed'}")
     bridge.start()
     reader = threading.Thread(
@@ -129,8 +130,10 @@ def run_card(
     )
     reader.start()
     try:
-        while not quit_requested.wait(0.2):
-            pass
+        while not quit_requested.wait(0.1):
+            if toggle_requested.is_set():
+                toggle_requested.clear()
+                bridge.toggle()
     except KeyboardInterrupt:
         pass
     finally:
@@ -147,13 +150,10 @@ def _read_commands(
         command = line.strip().lower()
         if command == "insert":
             bridge.insert()
-            say("card: inserting")
         elif command == "remove":
             bridge.remove()
-            say("card: removed")
         elif command == "toggle":
             bridge.toggle()
-            say(f"card: {'inserting' if bridge.inserted else 'removed'}")
         elif command == "status":
             state = "inserted" if bridge.inserted else "removed"
             link = "connected" if bridge.connected else "not connected"
@@ -165,14 +165,15 @@ def _read_commands(
             say(f"card: unknown command {command!r} (insert, remove, toggle, status, quit)")
 
 
-def _install_signals(bridge: VpcdBridge, quit_requested: threading.Event) -> Callable[[], None]:
-    """SIGUSR1 toggles the card, SIGTERM quits; returns a function restoring the old handlers."""
+def _install_signals(toggle_requested: threading.Event, quit_requested: threading.Event) -> Callable[[], None]:
+    """SIGUSR1 asks for the card to be toggled, SIGTERM to quit (the main loop acts on both, so that no
+    output happens inside a signal handler); returns a function restoring the old handlers."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None  # signal handlers can only be set from the main thread
     previous: dict[int, Any] = {}
 
     def on_toggle(_signum: int, _frame: FrameType | None) -> None:
-        bridge.toggle()
+        toggle_requested.set()
 
     def on_term(_signum: int, _frame: FrameType | None) -> None:
         quit_requested.set()

@@ -164,9 +164,11 @@ class Group(abc.ABC, Generic[E]):
 
 
 def _draw(rng: Rng, length: int, bound: int) -> int:
-    """A uniform integer in [1, bound) from ``length`` random bytes, by rejection."""
+    """A uniform integer in [1, bound) from ``length`` random bytes (excess high bits masked off, so
+    that a 521-bit order drawn from 66 bytes is not rejected 127 times in 128), by rejection."""
+    mask = (1 << bound.bit_length()) - 1
     for _ in range(1000):
-        value = int.from_bytes(rng(length), "big")
+        value = int.from_bytes(rng(length), "big") & mask
         if 0 < value < bound:
             return value
     raise RuntimeError("random source keeps producing out-of-range values")

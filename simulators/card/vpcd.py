@@ -137,6 +137,7 @@ class VpcdBridge:
             self._inserted = True
             _call_if_present(self.card, "insert")
         self._wake.set()
+        self._status("inserted")
 
     def remove(self) -> None:
         """Take the card out of the field: vpcd sees its client go and reports the card removed."""
@@ -145,6 +146,7 @@ class VpcdBridge:
             _call_if_present(self.card, "remove")
         self._drop_link()
         self._wake.set()
+        self._status("removed")
 
     def toggle(self) -> None:
         if self.inserted:
@@ -204,7 +206,7 @@ class VpcdBridge:
                     self._socket = None
                 self._connected.clear()
                 sock.close()
-                self._status("disconnected")
+                self._status("disconnected from vpcd")
 
     def _open(self) -> socket.socket | None:
         try:
@@ -225,7 +227,7 @@ class VpcdBridge:
             self.apdu_count = 0
             self._atr = None
         self._connected.set()
-        self._status("connected; card inserted")
+        self._status("connected to vpcd: card in the field")
         return sock
 
     def _serve(self, sock: socket.socket) -> None:
@@ -247,7 +249,7 @@ class VpcdBridge:
                 # the card's own fault plan took it out of the field: pcscd must see it go
                 with self._lock:
                     self._inserted = False
-                self._status(f"card left the field after {self.apdu_count} APDUs (card fault)")
+                self._status(f"left the field after {self.apdu_count} APDUs (card fault)")
                 return
             if reply is not None:
                 try:
@@ -259,7 +261,7 @@ class VpcdBridge:
                 with self._lock:
                     self._inserted = False
                     _call_if_present(self.card, "remove")
-                self._status(f"card removed after {self.apdu_count} APDUs")
+                self._status(f"removed after {self.apdu_count} APDUs")
                 return
 
     def _receive(self, sock: socket.socket) -> bytes | None:

@@ -274,7 +274,7 @@ def make_crl(
 
 
 class DataGroupHash(core.Sequence):
-    _fields = [("data_group_number", core.Integer), ("data_group_hash_value", core.OctetString)]
+    _fields = [("data_group_number", core.Integer), ("data_group_hash_value", core.OctetString)]  # noqa: RUF012
 
 
 class DataGroupHashValues(core.SequenceOf):
@@ -282,11 +282,11 @@ class DataGroupHashValues(core.SequenceOf):
 
 
 class LdsVersionInfo(core.Sequence):
-    _fields = [("lds_version", core.PrintableString), ("unicode_version", core.PrintableString)]
+    _fields = [("lds_version", core.PrintableString), ("unicode_version", core.PrintableString)]  # noqa: RUF012
 
 
 class LdsSecurityObject(core.Sequence):
-    _fields = [
+    _fields = [  # noqa: RUF012
         ("version", core.Integer),
         ("hash_algorithm", algos.DigestAlgorithm),
         ("data_group_hash_values", DataGroupHashValues),

@@ -61,7 +61,13 @@ def test_dg15_with_an_ec_point_off_the_curve_is_invalid() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"", lds.wrap(0x6E, b""), lds.wrap(0x6F, b""), lds.wrap(0x6F, b"\x30\x03\x02\x01\x00"), lds.wrap(0x6F, spki("p256")[:-4])],
+    [
+        b"",
+        lds.wrap(0x6E, b""),
+        lds.wrap(0x6F, b""),
+        lds.wrap(0x6F, b"\x30\x03\x02\x01\x00"),
+        lds.wrap(0x6F, spki("p256")[:-4]),
+    ],
 )
 def test_malformed_dg15_names_dg15(data: bytes) -> None:
     with pytest.raises(DocumentError) as caught:

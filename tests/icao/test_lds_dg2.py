@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from agent.errors import DocumentError
@@ -130,3 +132,23 @@ def test_a_cmyk_jpeg_is_converted_to_png() -> None:
     face = parse_dg2(lds.dg2_with_image(buffer.getvalue(), 0, 20, 20)).face
     shown = face_to_displayable(face)
     assert shown.mime_type == "image/png"
+
+
+@given(
+    seed=st.sampled_from([(JPEG, ImageFormat.JPEG), (JPEG2000, ImageFormat.JPEG2000)]),
+    position=st.floats(min_value=0, max_value=1, exclude_max=True),
+    value=st.integers(min_value=0, max_value=255),
+    truncate=st.booleans(),
+)
+def test_a_damaged_image_decodes_or_is_a_document_error(
+    seed: tuple[bytes, ImageFormat], position: float, value: int, truncate: bool
+) -> None:
+    image, image_format = seed
+    index = int(position * len(image))
+    damaged = image[:index] if truncate else image[:index] + bytes([value]) + image[index + 1 :]
+    try:
+        shown = face_to_displayable(FaceImage(image=damaged, image_format=image_format))
+    except DocumentError as error:
+        assert error.file == "DG2"
+        return
+    assert shown.mime_type in ("image/jpeg", "image/png")

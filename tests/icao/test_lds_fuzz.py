@@ -105,13 +105,13 @@ TAGS = [0x02, 0x04, 0x06, 0x0C, 0x13, 0x30, 0x31, 0x5F1F, 0x5F01, 0x5F36, 0x5C, 
 
 def tlv_trees() -> st.SearchStrategy[bytes]:
     leaves = st.tuples(st.sampled_from(TAGS), st.binary(max_size=20)).map(lambda item: f.wrap(*item))
-    return st.recursive(
-        leaves,
-        lambda inner: st.tuples(st.sampled_from([0x30, 0x31, 0x7F61, 0x7F60, 0xA1, 0xA0]), st.lists(inner, max_size=4)).map(
-            lambda item: f.wrap(item[0], b"".join(item[1]))
-        ),
-        max_leaves=12,
-    )
+    constructed = [0x30, 0x31, 0x7F61, 0x7F60, 0xA1, 0xA0]
+
+    def nest(inner: st.SearchStrategy[bytes]) -> st.SearchStrategy[bytes]:
+        pairs = st.tuples(st.sampled_from(constructed), st.lists(inner, max_size=4))
+        return pairs.map(lambda item: f.wrap(item[0], b"".join(item[1])))
+
+    return st.recursive(leaves, nest, max_leaves=12)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -159,7 +159,9 @@ def test_passive_authentication_of_a_mutated_sod_never_raises_anything_else(
     value=st.integers(min_value=0, max_value=255),
     size=st.integers(min_value=1, max_value=12),
 )
-def test_any_change_to_a_data_group_fails_its_hash(number: int, mutation: str, position: float, value: int, size: int) -> None:
+def test_any_change_to_a_data_group_fails_its_hash(
+    number: int, mutation: str, position: float, value: int, size: int
+) -> None:
     data = mutate(GROUPS[number], mutation, position, value, size)
     result = passive_authentication(SOD, {**GROUPS, number: data}, STORE, at=f.NOW)
     expected = Status.OK if data == GROUPS[number] else Status.FAILED

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "tok-kill9"
 VERIFY_KILLS = 28
 SYNC_KILLS = 28
+PER_ROUND = 8  # checks queued before each sync round: 8 uploads (batch_size 1) at 20 ms each
 
 
 def test_kill9_while_recording_and_while_syncing(tmp_path):
@@ -46,7 +47,7 @@ def test_kill9_while_recording_and_while_syncing(tmp_path):
             f'token = "{TOKEN}"\nretries = 1\nconnect_timeout_s = 0.5\nread_timeout_s = 2.0\n'
             "[store]\n"
             f'path = "{database}"\nkey_file = "{tmp_path / "store.key"}"\n'
-            "[sync]\nbatch_size = 2\n",
+            "[sync]\nbatch_size = 1\n",
             encoding="utf-8",
         )
 
@@ -64,11 +65,12 @@ def test_kill9_while_recording_and_while_syncing(tmp_path):
             return finished and process.returncode == 0, out
 
         # Calibrate: how long one verify and one sync take here, so the kills land inside them.
-        backends.set_faults(latency_ms=25)  # every backend call takes a while: more places to be killed
+        backends.set_faults(latency_ms=20)  # every backend call takes a while: more places to be killed
         started = time.monotonic()
         first = agent("verify", "--id", next(people), "--json")
         out, err = first.communicate(timeout=60)
         verify_s = time.monotonic() - started
+        print("verify_s", verify_s)
         assert first.returncode == 0, err
         answered = {json.loads(out)["result"]["result_id"]}
 
@@ -94,20 +96,23 @@ def test_kill9_while_recording_and_while_syncing(tmp_path):
                 entitlement = build_entitlement(settings, store, build_backends(settings))
                 for _ in range(count):
                     entitlement.check(Identity(next(people)), "clinic")
-            backends.set_faults(down=False)
+            backends.set_faults(down=False, latency_ms=20)
 
-        queue_offline(30)
+        # Calibrate: start-up alone (``sync --status``), and a whole sync of one round's worth.
+        queue_offline(PER_ROUND)
         started = time.monotonic()
-        calibrate = agent("sync", "--once")
-        calibrate.communicate(timeout=60)
-        sync_s = time.monotonic() - started
+        agent("sync", "--status").communicate(timeout=60)
+        startup_s = time.monotonic() - started
+        started = time.monotonic()
+        agent("sync", "--once").communicate(timeout=60)
+        sync_s = max(time.monotonic() - started, startup_s + 0.05)
+        print("startup_s", startup_s, "sync_s", sync_s)
         kills_mid_sync = 0
-        for round_number in range(SYNC_KILLS):
-            if round_number % 3 == 0:
-                queue_offline(12)
-            done, _out = run_and_kill(("sync", "--once"), 0.3 * sync_s, 1.0 * sync_s)
+        for _ in range(SYNC_KILLS):
+            queue_offline(PER_ROUND)
+            done, _out = run_and_kill(("sync", "--once"), 0.9 * startup_s, 1.05 * sync_s)
             kills_mid_sync += not done
-
+        print("end", time.monotonic())
         # 3. One clean sync, then count.
         backends.clear_faults()
         final = agent("sync", "--once", "--json")

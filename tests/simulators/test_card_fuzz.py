@@ -53,4 +53,5 @@ def test_pace_payloads_get_a_status_word(first: bytes, second: bytes, wrap: bool
     answered(card, bytes.fromhex("10860000027C0000"))
     for payload in (first, second):
         body = (b"\x7C" + bytes([len(payload)]) + payload) if wrap and len(payload) < 128 else payload
-        answered(card, bytes([0x10, 0x86, 0, 0, len(body)]) + body + b"\x00" if 0 < len(body) < 256 else b"\x10\x86\0\0")
+        apdu = bytes([0x10, 0x86, 0, 0, len(body)]) + body + b"\x00" if 0 < len(body) < 256 else b"\x10\x86\0\0"
+        answered(card, apdu)

@@ -415,3 +415,12 @@ def test_active_authentication_rejects_unusable_keys() -> None:
 
 def test_suites_used_by_the_tests_are_distinct() -> None:
     assert TDES.block_size == 8 and AES_128.block_size == 16
+
+
+def test_private_keys_on_p521_are_drawn_without_endless_rejection() -> None:
+    from simulators.card.pace import EcGroup
+
+    group = EcGroup(ec.P_521)
+    rng = seeded_rng(21)
+    keys = {group.random_private(rng) for _ in range(200)}
+    assert len(keys) == 200 and all(0 < key < ec.P_521.n for key in keys)
