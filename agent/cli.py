@@ -24,13 +24,14 @@ COMMAND_MODULES: tuple[str, ...] = ("agent.commands.config", "agent.commands.rea
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="FILE", help="settings file that overrides config/default.toml")
     parser = argparse.ArgumentParser(
         prog="cccd-agent",
         description="CCCD edge reader agent: reads and verifies Vietnamese chip ID cards and QR codes.",
-        parents=[common],
     )
+    parser.add_argument("--config", metavar="FILE", help="settings file that overrides config/default.toml")
+    # Every subcommand accepts --config too; SUPPRESS keeps a value given before the subcommand.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers, common)

@@ -171,6 +171,195 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Đã gửi {delivered} bản ghi ({duplicates} đã có sẵn), {rejected} bị từ chối, còn chờ {remaining}.",
         "Sent {delivered} records ({duplicates} already there), {rejected} refused, {remaining} pending.",
     ),
+    # the desk: reasons of a verdict (agent.service.verdict)
+    "reason.genuine": (
+        "Dữ liệu chip do cơ quan cấp thẻ ký số, chip là thẻ thật",
+        "The chip data is signed by the issuing authority and the chip is genuine",
+    ),
+    "reason.passive_failed": (
+        "Dữ liệu trên chip đã bị thay đổi hoặc chữ ký số không hợp lệ",
+        "The data on the chip was altered or its digital signature is not valid",
+    ),
+    "reason.clone": (
+        "Chip không vượt qua kiểm tra chống sao chép: có thể là thẻ sao chép",
+        "The chip failed the anti-copy check: this may be a copied card",
+    ),
+    "reason.trust_unknown": (
+        "Dữ liệu chip có chữ ký số, nhưng máy này chưa có chứng thư của cơ quan cấp thẻ",
+        "The chip data is signed, but this computer does not hold the issuer's certificate",
+    ),
+    "reason.no_clone_check": (
+        "Thẻ không hỗ trợ kiểm tra chống sao chép",
+        "This card does not support the anti-copy check",
+    ),
+    "reason.qr_not_signed": (
+        "Thông tin lấy từ mã QR, không có chữ ký số",
+        "Data taken from the QR code, which is not digitally signed",
+    ),
+    "reason.typed": (
+        "Số do nhân viên nhập tay, danh tính chưa được xác thực",
+        "Number typed by the operator; the identity is not verified",
+    ),
+    "reason.vneid_unverified": (
+        "Mã VNeID cần hệ thống xác thực, hiện chưa xác thực được",
+        "A VNeID code must be verified by the backend, which could not be done",
+    ),
+    "reason.old_id": (
+        "CMND 9 số cũ: hệ thống chỉ tra cứu theo số định danh 12 số",
+        "Old 9-digit ID card: lookups need the 12-digit ID number",
+    ),
+    "reason.id_inconsistent": (
+        "Số định danh không khớp với ngày sinh hoặc giới tính",
+        "The ID number does not match the date of birth or the sex",
+    ),
+    "reason.qr_chip_mismatch": (
+        "Mã QR và chip là của hai người khác nhau",
+        "The QR code and the chip belong to different people",
+    ),
+    "reason.already_checked_in": (
+        "Thí sinh đã điểm danh ca thi này rồi",
+        "This candidate has already checked in for this session",
+    ),
+    "reason.notary_differences": (
+        "Dữ liệu chip khác với thông tin đã nhập (xem các mục được đánh dấu)",
+        "The chip data differs from what was entered (see the flagged fields)",
+    ),
+    "reason.offline": (
+        "Trả lời theo dữ liệu đã lưu vì hệ thống tra cứu đang mất kết nối",
+        "Answered from saved data: the lookup service cannot be reached",
+    ),
+    "reason.nothing_checked": ("Chưa kiểm tra được thông tin nào", "Nothing could be checked"),
+    # the desk: what to do next
+    "next.refuse_card": (
+        "Không chấp nhận thẻ này. Đề nghị xuất trình giấy tờ khác và báo người phụ trách.",
+        "Do not accept this card. Ask for another document and tell your supervisor.",
+    ),
+    "next.load_csca": (
+        "Báo bộ phận kỹ thuật nạp chứng thư CSCA (python -m agent trust import).",
+        "Ask IT to load the CSCA certificates (python -m agent trust import).",
+    ),
+    "next.check_documents": (
+        "Đối chiếu với giấy tờ gốc trước khi tiếp tục.",
+        "Compare with the original documents before going on.",
+    ),
+    "next.tap_card": (
+        "Đặt thẻ CCCD lên đầu đọc để xác thực chip.",
+        "Put the ID card on the reader to verify its chip.",
+    ),
+    "next.ask_new_id": (
+        "Hỏi số định danh 12 số (trên thẻ CCCD hoặc ứng dụng VNeID).",
+        "Ask for the 12-digit ID number (on the chip card or in the VNeID app).",
+    ),
+    "next.insurance_expired": (
+        "Thẻ BHYT không dùng được hôm nay: hướng dẫn gia hạn; tiếp nhận như khám dịch vụ.",
+        "The insurance card cannot be used today: explain how to renew it; register as a paying patient.",
+    ),
+    "next.insurance_not_found": (
+        "Hỏi thẻ BHYT giấy hoặc ứng dụng VssID; nếu không có, tiếp nhận như khám dịch vụ.",
+        "Ask for the paper insurance card or the VssID app; otherwise register as a paying patient.",
+    ),
+    "next.backend_down": (
+        "Kiểm tra mạng. Kết quả đã được lưu và sẽ tự gửi khi có mạng.",
+        "Check the network. The record is saved and will be sent by itself when the network is back.",
+    ),
+    "next.not_on_roster": (
+        "Không cho vào phòng thi. Hướng dẫn thí sinh đến bàn hội đồng thi.",
+        "Do not admit to the exam room. Send the candidate to the exam board's desk.",
+    ),
+    "next.already_checked_in": (
+        "Kiểm tra xem có người khác đã dùng danh tính này không.",
+        "Check whether someone else has already used this identity.",
+    ),
+    "next.check_differences": (
+        "Đối chiếu các mục khác nhau với giấy tờ gốc. Dữ liệu chip không bị sửa.",
+        "Check the differing fields against the original papers. The chip data is kept as read.",
+    ),
+    "next.enter_id": (
+        "Quét mã QR trên thẻ hoặc nhập số CCCD, rồi chạm thẻ lại.",
+        "Scan the QR code on the card or type the ID number, then tap the card again.",
+    ),
+    # the desk: the reader's state
+    "reader.idle": (
+        "Sẵn sàng: chạm thẻ CCCD vào đầu đọc hoặc đưa mã QR trước camera",
+        "Ready: tap an ID card on the reader or show its QR code to the camera",
+    ),
+    "reader.armed": ("Đã có số CCCD {id}: hãy chạm thẻ", "ID {id} entered: tap the card now"),
+    "reader.reading": ("Đang đọc thẻ... Giữ yên thẻ trên đầu đọc", "Reading the card... Hold it still on the reader"),
+    "reader.needs_key": (
+        "Cần số CCCD để mở chip. Quét mã QR trên thẻ hoặc nhập số CCCD, rồi chạm thẻ lại.",
+        "The chip needs the ID number to open. Scan the card's QR code or type the ID number, then tap again.",
+    ),
+    "reader.failed": ("Chưa đọc được thẻ", "The card could not be read"),
+    "reader.not_cccd": (
+        "Thẻ này không phải thẻ CCCD có chip.",
+        "This card is not a chip ID card.",
+    ),
+    # the desk page (agent/api/static)
+    "desk.title": ("Xác thực CCCD tại quầy", "ID card check at the desk"),
+    "desk.profile.clinic": ("Khám chữa bệnh BHYT", "Clinic: health insurance"),
+    "desk.profile.notary": ("Công chứng, chứng thực", "Notary office"),
+    "desk.profile.exam": ("Điểm danh thí sinh", "Exam check-in"),
+    "desk.language": ("English", "Tiếng Việt"),
+    "desk.waiting": ("Chưa có kết quả nào hôm nay", "No result yet"),
+    "desk.full_name": ("Họ và tên", "Full name"),
+    "desk.date_of_birth": ("Ngày sinh", "Date of birth"),
+    "desk.sex": ("Giới tính", "Sex"),
+    "desk.id_number": ("Số CCCD", "ID number"),
+    "desk.source": ("Nguồn", "Source"),
+    "desk.source.chip": ("Chip trên thẻ", "Card chip"),
+    "desk.source.qr": ("Mã QR", "QR code"),
+    "desk.source.vneid": ("VNeID", "VNeID"),
+    "desk.source.manual": ("Nhập tay", "Typed"),
+    "desk.time": ("Thời gian", "Time"),
+    "desk.authenticity": ("Xác thực thẻ", "Card authenticity"),
+    "desk.badge.genuine": ("Thẻ thật", "Genuine card"),
+    "desk.badge.trust_anchor_unknown": ("Chưa xác định được cơ quan ký", "Trust anchor unknown"),
+    "desk.badge.failed": ("Thẻ không hợp lệ", "Card failed the check"),
+    "desk.badge.not_checked": ("Chưa xác thực chip", "Chip not verified"),
+    "desk.offline": ("Ngoại tuyến: dữ liệu lưu lúc {time}", "Offline: saved data from {time}"),
+    "desk.entitlement": ("Quyền lợi", "Entitlement"),
+    "desk.insurance_card": ("Số thẻ BHYT", "Insurance card"),
+    "desk.valid_until": ("Hạn đến", "Valid until"),
+    "desk.benefit_level": ("Mức hưởng", "Benefit level"),
+    "desk.facility": ("Nơi KCB ban đầu", "First-contact facility"),
+    "desk.session": ("Ca thi", "Exam session"),
+    "desk.seat": ("Số báo danh", "Candidate number"),
+    "desk.next_steps": ("Việc cần làm", "What to do next"),
+    "desk.reasons": ("Chi tiết", "Details"),
+    "desk.comparison": ("Đối chiếu với thông tin đã nhập", "Compared with what was entered"),
+    "desk.entered": ("Đã nhập", "Entered"),
+    "desk.on_chip": ("Trên chip", "On the chip"),
+    "desk.same": ("Khớp", "Same"),
+    "desk.different": ("Khác", "Different"),
+    "desk.manual.label": ("Nhập số CCCD (12 số) hoặc CMND (9 số)", "Type the ID number (12 digits) or old ID (9 digits)"),
+    "desk.manual.submit": ("Kiểm tra", "Check"),
+    "desk.manual.notary_fields": ("Thông tin theo giấy tờ (để đối chiếu)", "Data from the papers (to compare)"),
+    "desk.receipt": ("Tải biên nhận", "Download receipt"),
+    "desk.history": ("Lượt gần đây", "Recent checks"),
+    "desk.status.reader": ("Đầu đọc", "Reader"),
+    "desk.status.camera": ("Camera", "Camera"),
+    "desk.status.backend": ("Hệ thống tra cứu", "Lookup service"),
+    "desk.status.sync": ("Chờ gửi", "Waiting to send"),
+    "desk.status.ok": ("Hoạt động", "Working"),
+    "desk.status.none": ("Không có", "None"),
+    "desk.status.offline": ("Mất kết nối", "Offline"),
+    "desk.status.unknown": ("Chưa rõ", "Unknown"),
+    "desk.status.disabled": ("Không dùng", "Not used"),
+    "desk.token.prompt": (
+        "Nhập mã truy cập của máy trạm (in ra khi khởi động chương trình)",
+        "Enter the agent's access token (printed when the agent started)",
+    ),
+    "desk.token.submit": ("Mở", "Open"),
+    "desk.token.wrong": ("Mã truy cập không đúng", "Wrong access token"),
+    "desk.connection_lost": ("Mất kết nối với chương trình, đang thử lại...", "Lost contact with the agent, retrying..."),
+    "desk.demo_banner": (
+        "CHẾ ĐỘ DEMO: thẻ và hệ thống tra cứu là giả lập",
+        "DEMO MODE: simulated cards and backends",
+    ),
+    "desk.simulator_banner": (
+        "Không có pcscd/vpcd: dùng thẻ giả lập ngay trong chương trình",
+        "No pcscd/vpcd on this machine: using the in-process card simulator",
+    ),
 }
 
 

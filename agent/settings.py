@@ -93,6 +93,16 @@ class ApiSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class ExamSettings:
+    session_id: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditSettings:
+    path: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class LogSettings:
     level: str = "INFO"
     apdu_trace: bool = False
@@ -108,6 +118,8 @@ class Settings:
     sync: SyncSettings = SyncSettings()
     trust: TrustSettings = TrustSettings()
     api: ApiSettings = ApiSettings()
+    exam: ExamSettings = ExamSettings()
+    audit: AuditSettings = AuditSettings()
     log: LogSettings = LogSettings()
     sources: tuple[str, ...] = ()
 
@@ -120,6 +132,9 @@ class Settings:
 
     def trust_dir(self) -> Path:
         return Path(self.trust.csca_dir) if self.trust.csca_dir else _user_data_dir() / "trust"
+
+    def audit_path(self) -> Path:
+        return Path(self.audit.path) if self.audit.path else self.store_path().with_name("audit.jsonl")
 
 
 def _user_data_dir() -> Path:

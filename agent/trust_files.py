@@ -81,15 +81,22 @@ def load_trust_directory(directory: Path) -> tuple[TrustStore, TrustLoadReport]:
                 continue
             _add(store, parse_trust_file(data, name=name), name, report)
         except (DocumentError, ConfigError) as error:
-            report.problems.append(FileProblem(name, error.message))
+            report.problems.append(FileProblem(name, _problem(error.message, name, str(path))))
     anchors = [entry.certificate for entry in store.certificates]
     for path, data in later:
         name = str(path.relative_to(directory))
         try:
             _add(store, parse_trust_file(data, name=name, anchors=anchors), name, report)
         except DocumentError as error:
-            report.problems.append(FileProblem(name, error.message))
+            report.problems.append(FileProblem(name, _problem(error.message, name)))
     return store, report
+
+
+def _problem(message: str, *prefixes: str) -> str:
+    """The message without the file name it starts with (the report already names the file)."""
+    for prefix in prefixes:
+        message = message.removeprefix(f"{prefix}: ")
+    return message
 
 
 def _looks_like_master_list(data: bytes, name: str) -> bool:
@@ -108,7 +115,7 @@ def _add(store: TrustStore, parsed: TrustFile, name: str, report: TrustLoadRepor
     try:
         store.add_file(parsed, source=name)
     except DocumentError as error:
-        report.problems.append(FileProblem(name, error.message))
+        report.problems.append(FileProblem(name, _problem(error.message, name)))
         return
     report.loaded.append(name)
 

@@ -116,3 +116,13 @@ def test_cli_accepts_config_and_reports_config_errors(tmp_path: Path) -> None:
     assert done.returncode == 78
     assert "api.port" in done.stderr
     assert "Cấu hình không hợp lệ" in done.stderr
+
+
+def test_config_is_accepted_before_and_after_the_command(tmp_path: Path) -> None:
+    path = write(tmp_path, '[site]\nsite_id = "before-or-after"\n')
+    for argv in (["--config", str(path), "config", "--json"], ["config", "--config", str(path), "--json"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "agent", *argv], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["site"]["site_id"] == "before-or-after"

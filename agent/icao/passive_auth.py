@@ -87,13 +87,14 @@ class PassiveAuthResult:
 def overall_outcome(checks: list[tuple[str, Outcome]]) -> tuple[Outcome, tuple[str, ...]]:
     """The single place where check outcomes become one verdict with its reasons.
 
-    Any failed -> failed; else any unknown (or not supported) -> unknown; else ok. The reasons are
-    "name: reason" of every check that decided it, failures first.
+    Any failed -> failed; else any unknown -> unknown; else ok. A check that was not performed
+    (not_supported, e.g. revocation without a CRL) does not decide. The reasons are "name: reason"
+    of every check that decided it.
     """
     failed = [f"{name}: {outcome.reason}" for name, outcome in checks if outcome.status is Status.FAILED]
     if failed:
         return Outcome.failed("; ".join(failed)), tuple(failed)
-    undecided = [f"{name}: {outcome.reason}" for name, outcome in checks if outcome.status is not Status.OK]
+    undecided = [f"{name}: {outcome.reason}" for name, outcome in checks if outcome.status is Status.UNKNOWN]
     if undecided:
         return Outcome.unknown("; ".join(undecided)), tuple(undecided)
     return Outcome.ok(), ()
@@ -191,7 +192,9 @@ def check_revocation(
         return Outcome.unknown("no trusted CSCA to check a CRL against")
     published = trust.crls_of(anchor.subject)
     if not published:
-        return Outcome.unknown("no CRL of the issuing CSCA is loaded")
+        # Not a doubt about this document: revocation simply was not checked (Vietnam publishes no
+        # CRL today). Reported per check, but it does not turn a verified document into "unknown".
+        return Outcome.not_supported("no CRL of the issuing CSCA is loaded: revocation not checked")
     issuer_keys = [c.public_key for c in trust.issuers_of(signer)] or [anchor.public_key]
     verified: list[RevocationList] = []
     for revocation_list in published:

@@ -345,7 +345,7 @@ def _sensor(rng: random.Random, np_rng: np.random.Generator, frame: FloatImage, 
 def _to_bgr(rng: random.Random, np_rng: np.random.Generator, frame: FloatImage, effects: list[str]) -> Image:
     """A colour frame with a white-balance tint, through an MJPEG-like JPEG round trip."""
     tint = np.array([rng.uniform(0.85, 1.1), rng.uniform(0.92, 1.05), rng.uniform(0.85, 1.15)], np.float32)
-    colour = np.clip(frame[:, :, None] * tint[None, None, :], 0, 255).astype(np.uint8)
+    colour: Image = np.asarray(np.clip(frame[:, :, None] * tint[None, None, :], 0, 255), dtype=np.uint8)
     quality = rng.randint(60, 90) if effects else rng.randint(75, 95)
     ok, encoded = cv2.imencode(".jpg", colour, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:

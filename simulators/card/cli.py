@@ -19,8 +19,10 @@ from typing import Any, TextIO
 
 from agent.errors import AgentError
 from simulators.card.people import DEFAULT_SEED
-from simulators.card.profiles import PROFILES, get_profile, profile_access, profile_summary
 from simulators.card.vpcd import DEFAULT_HOST, DEFAULT_PORT, VirtualCard, VpcdBridge
+
+# The profiles, personalisation and PKI modules load Pillow and the crypto libraries: they are imported
+# inside the handlers, so that every other ``python -m simulators`` command starts fast.
 
 EXIT_USAGE = 2
 
@@ -47,6 +49,8 @@ def _seed(value: str | None) -> bytes:
 
 
 def run_profiles(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    from simulators.card.profiles import PROFILES
+
     stream = out or sys.stdout
     seed = _seed(args.seed)
     summaries = [_summary(name, seed) for name in PROFILES]
@@ -65,7 +69,9 @@ def run_profiles(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
 
 
 def _summary(name: str, seed: bytes) -> dict[str, Any]:
-    profile = PROFILES[name]
+    from simulators.card.profiles import get_profile, profile_summary
+
+    profile = get_profile(name)
     summary = profile_summary(profile, seed)
     if profile.kind == "ndef":
         from simulators.card.personalise import NDEF_TOKEN_URI_PREFIX, ndef_token
@@ -89,6 +95,8 @@ def run_card(
     stdin: TextIO | None = None,
     out: TextIO | None = None,
 ) -> int:
+    from simulators.card.profiles import get_profile, profile_access
+
     stream = out or sys.stdout
 
     def say(text: str) -> None:

@@ -101,12 +101,13 @@ def test_a_valid_document_passes_every_check(
     assert result.hash_algorithm == {"sha256": "SHA-256", "sha384": "SHA-384", "sha512": "SHA-512"}[hash_name]
 
 
-def test_without_a_crl_revocation_and_the_overall_outcome_are_unknown() -> None:
+def test_without_a_crl_revocation_is_not_checked_and_does_not_decide() -> None:
     world = f.test_pki()
     result = run(f.make_sod(DATA_GROUPS, world.dsc_key, world.dsc), store_for(world))
-    assert_only(result, {"revocation": Status.UNKNOWN})
-    assert result.overall.status is Status.UNKNOWN
-    assert result.reasons == ("revocation: no CRL of the issuing CSCA is loaded",)
+    assert_only(result, {"revocation": Status.NOT_SUPPORTED})
+    assert "revocation not checked" in result.revocation.reason
+    assert result.overall.status is Status.OK
+    assert result.reasons == ()
 
 
 def test_lds_hash_may_differ_from_the_signature_hash() -> None:
@@ -382,7 +383,7 @@ def test_a_crl_of_another_csca_does_not_count() -> None:
     other = f.test_pki(label="crl-other")
     sod = f.make_sod(DATA_GROUPS, world.dsc_key, world.dsc)
     result = run(sod, store_for(world, crl=f.make_crl(other.csca_key, other.csca_name, (world.dsc_serial,))))
-    assert_only(result, {"revocation": Status.UNKNOWN})
+    assert_only(result, {"revocation": Status.NOT_SUPPORTED})
 
 
 def test_revocation_is_unknown_without_a_trust_anchor() -> None:
@@ -431,7 +432,7 @@ def test_an_unsupported_lds_hash_algorithm_makes_every_dg_unknown() -> None:
         ([Outcome.ok(), Outcome.unknown("u")], Status.UNKNOWN),
         ([Outcome.unknown("u"), Outcome.failed("f")], Status.FAILED),
         ([Outcome.failed("f"), Outcome.ok()], Status.FAILED),
-        ([Outcome.not_supported("n"), Outcome.ok()], Status.UNKNOWN),
+        ([Outcome.not_supported("n"), Outcome.ok()], Status.OK),  # a check not performed does not decide
     ],
 )
 def test_overall_outcome(outcomes: list[Outcome], expected: Status) -> None:
@@ -462,3 +463,59 @@ def test_a_parsed_sod_may_be_passed() -> None:
     world = f.test_pki()
     parsed = parse_sod(f.make_sod(DATA_GROUPS, world.dsc_key, world.dsc))
     assert passive_authentication(parsed, DATA_GROUPS, store_for(world, crl=clean_crl(world)), at=NOW).overall.is_ok
+
+
+# --- cross-check with the simulator's independent card personalisation --------------------------
+
+SIMULATED = {
+    "normal": {},
+    "rsa-signer": {},
+    "rsa-pss-signer": {},
+    "sha512": {},
+    "nist-p256": {},
+    "jpeg2000": {},
+    "tampered-dg13": {"dg13_hash": Status.FAILED},
+    "tampered-dg2": {"dg2_hash": Status.FAILED},
+    "bad-sod-signature": {"sod_signature": Status.FAILED},
+    "expired-signer": {"signer_validity": Status.FAILED},
+    "revoked-signer": {"revocation": Status.FAILED},
+    "unknown-csca": {"certificate_chain": Status.UNKNOWN, "revocation": Status.UNKNOWN},
+}
+
+
+@pytest.fixture(scope="module")
+def simulator_trust(tmp_path_factory: pytest.TempPathFactory) -> TrustStore:
+    pki_module = pytest.importorskip("simulators.card.pki")
+    from agent.trust_files import load_trust_directory
+
+    folder = tmp_path_factory.mktemp("simulator-trust")
+    pki_module.write_trust_dir(folder)
+    store, report = load_trust_directory(folder)
+    assert report.problems == []
+    return store
+
+
+@pytest.mark.parametrize("profile_name", sorted(SIMULATED))
+def test_cards_personalised_by_the_simulator_verify_as_their_profile_says(
+    profile_name: str, simulator_trust: TrustStore
+) -> None:
+    profiles = pytest.importorskip("simulators.card.profiles")
+    personalise = pytest.importorskip("simulators.card.personalise")
+    people = pytest.importorskip("simulators.card.people")
+    if profile_name not in profiles.PROFILES:
+        pytest.skip(f"the simulator has no profile {profile_name}")
+    profile = profiles.PROFILES[profile_name]
+    image = personalise.personalise(people.make_person(index=profile.person_index), profile)
+    from agent.icao.lds.document import ChipDocument
+
+    document = ChipDocument.from_files({fid: data for fid, data in image.files.items() if fid != 0x011C})
+    assert document.problems == {}
+    assert document.sod is not None
+    read = {number: data for number, data in document.data_groups.items() if number != 3}  # DG3 is EAC-only
+    result = passive_authentication(document.sod, read, simulator_trust, at=NOW)
+    assert_only(result, SIMULATED[profile_name])
+    if profile_name == "jpeg2000":
+        from agent.faces import face_to_displayable
+
+        assert document.dg2 is not None
+        assert face_to_displayable(document.dg2.face).mime_type == "image/png"
