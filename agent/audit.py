@@ -142,7 +142,8 @@ class AuditLog:
         except OSError as exc:
             raise StoreError(f"cannot create the audit log {self.path}: {exc.strerror}") from exc
 
-    def append(self, action: str, data: Mapping[str, Any] | None = None, *, operator: str | None = None) -> dict[str, Any]:
+    def append(self, action: str, data: Mapping[str, Any] | None = None, *,
+               operator: str | None = None) -> dict[str, Any]:
         """Write one entry and return it. ``data`` must hold no personal data (see person_fields)."""
         with self._lock, self._file() as handle:
             seq, prev, needs_newline = _tail_state(handle)
@@ -167,14 +168,7 @@ class AuditLog:
             return entry
 
     def entries(self) -> Iterator[dict[str, Any]]:
-        """Every readable entry, oldest first (for listings; use :func:`verify_log` to check them)."""
-        for _number, raw in _lines(self.path):
-            try:
-                entry = json.loads(raw)
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                continue
-            if isinstance(entry, dict):
-                yield entry
+        return read_entries(self.path)
 
     @contextlib.contextmanager
     def _file(self) -> Iterator[Any]:
@@ -188,6 +182,17 @@ class AuditLog:
         finally:
             _unlock_file(handle)
             handle.close()
+
+
+def read_entries(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """Every readable entry, oldest first (for listings; use :func:`verify_log` to check them)."""
+    for _number, raw in _lines(Path(path)):
+        try:
+            entry = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(entry, dict):
+            yield entry
 
 
 def _tail_state(handle: Any) -> tuple[int, str, bool]:

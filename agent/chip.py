@@ -109,8 +109,11 @@ def read_chip(
     can_key = CanKey(can) if can else None
     counting = CountingTransport(transport)
     trace = _trace if settings.log.apdu_trace else None
+    estimate_before = link_estimate() if link_estimate else None
     started = time.perf_counter()
-    cpu_started = time.process_time()
+    # This thread's CPU only: a simulated card served from another thread of this process (vpcd
+    # bridge), or the agent's other threads (API, sync), must not count as the read's cost.
+    cpu_started = time.thread_time()
     read_at = at or datetime.now(UTC)
     reading = read_document(
         build_send(counting, trace=trace),
@@ -126,10 +129,12 @@ def read_chip(
         cancel=cancel,
     )
     elapsed_ms = (time.perf_counter() - started) * 1000.0
-    cpu_ms = (time.process_time() - cpu_started) * 1000.0
+    cpu_ms = (time.thread_time() - cpu_started) * 1000.0
     identity = identity_from_document(reading.document)
     face, mime = _face(reading.document)
-    estimate = link_estimate() if link_estimate else None
+    # The estimate source is a running total (e.g. of a simulated card read more than once): this read's share.
+    estimate_after = link_estimate() if link_estimate else None
+    estimate = estimate_after - (estimate_before or 0.0) if estimate_after is not None else None
     stats = {
         "apdus": counting.apdus,
         "bytes": counting.bytes_sent + counting.bytes_received,

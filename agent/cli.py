@@ -20,7 +20,8 @@ from agent.settings import load_settings
 
 COMMAND_MODULES: tuple[str, ...] = ("agent.commands.config", "agent.commands.readers", "agent.commands.trust",
                                      "agent.commands.verify", "agent.commands.sync", "agent.commands.qr",
-                                     "agent.commands.read", "agent.commands.verify_receipt")
+                                     "agent.commands.read", "agent.commands.verify_receipt",
+                                     "agent.commands.serve", "agent.commands.demo", "agent.commands.audit")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -189,7 +189,8 @@ class Entitlement:
 def open_store(settings: Settings) -> Store:
     from sync.keys import KeyFile
 
-    return Store.open(settings.store_path(), KeyFile(settings.store_key_path()))
+    return Store.open(settings.store_path(), KeyFile(settings.store_key_path()),
+                      busy_timeout_s=settings.store.busy_timeout_s)
 
 
 @dataclasses.dataclass

@@ -273,3 +273,19 @@ class SyncError(AgentError):
     message_key = "error.sync"
     retryable = True
     exit_code = 75  # EX_TEMPFAIL
+
+
+# --- input from the operator or the site's software -----------------------------------------------
+
+
+class InvalidInputError(AgentError):
+    """A value typed by the operator or sent to the local API is not acceptable; ``field`` names it.
+
+    The message says what is expected and never repeats the value (it may be personal data)."""
+
+    message_key = "error.invalid_input"
+    exit_code = 65  # EX_DATAERR
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field

@@ -95,6 +95,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "The local database is damaged or encrypted under another key.",
     ),
     "error.sync": ("Chưa đồng bộ được dữ liệu.", "The records could not be synchronised yet."),
+    "error.invalid_input": ("Thông tin nhập vào không hợp lệ.", "The input is not valid."),
+    "error.unauthorized": (
+        "Thiếu hoặc sai mã truy cập của máy trạm.",
+        "The agent's access token is missing or wrong.",
+    ),
+    "error.forbidden_origin": (
+        "Trang web này không được phép gọi máy trạm.",
+        "This web page is not allowed to call the agent.",
+    ),
+    "error.not_found": ("Không tìm thấy kết quả này.", "No such result."),
     # PC/SC readers (agent.nfc)
     "error.pcsc_service_down": (
         "Dịch vụ thẻ thông minh (PC/SC) chưa chạy. Trên Windows: cắm đầu đọc vào cổng USB, dịch vụ "

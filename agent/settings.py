@@ -70,6 +70,7 @@ class StoreSettings:
     path: str = ""
     key_file: str = ""
     retention_days: int = 30
+    busy_timeout_s: float = 5.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -319,6 +320,8 @@ def _validate(settings: Settings, origin: dict[tuple[str, str], str]) -> None:
             fail("backends", key, "must not be negative")
     if settings.store.retention_days < 1:
         fail("store", "retention_days", "must be at least 1 day")
+    if settings.store.busy_timeout_s < 0:
+        fail("store", "busy_timeout_s", "must not be negative")
     if settings.sync.batch_size < 1:
         fail("sync", "batch_size", "must be at least 1")
     for key in ("insurance_url", "licensing_url"):

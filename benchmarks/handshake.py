@@ -8,7 +8,8 @@ other domains a small card side in this script answers once, its answers are rec
 runs replay them (the terminal's rng is replayed too, so it sends the very same commands).
 
 Writes benchmarks/results/handshake.json.   Usage: .venv/bin/python benchmarks/handshake.py [N]
-Aims (issue 2): PACE-GM brainpoolP256r1 <= 30 ms host CPU; unwrap >= 5 MB/s.
+Aims (issue 2): PACE-GM brainpoolP256r1 <= 30 ms host CPU; unwrap >= 5 MB/s, also for the short reads
+(223 plain bytes per answer under AES, 231 under 3DES), so the aim is judged on the slowest short read.
 """
 
 from __future__ import annotations
@@ -29,13 +30,23 @@ sys.path.insert(0, str(ROOT))
 
 from agent.icao import dh, ec, tlv  # noqa: E402
 from agent.icao.apdu import CommandApdu, ResponseApdu  # noqa: E402
-from agent.icao.crypto import AES_128, TDES, CipherSuite, aes_ecb_encrypt, kdf, pad  # noqa: E402
+from agent.icao.crypto import AES_128, AES_256, TDES, CipherSuite, aes_ecb_encrypt, kdf, pad  # noqa: E402
 from agent.icao.pace import perform_pace  # noqa: E402
 from agent.icao.security_infos import PaceInfo, encode_oid, pace_oid  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "handshake.json"
 AIM_PACE_GM_BP256_MS = 30.0
 AIM_UNWRAP_MB_S = 5.0
+UNWRAP_REPEATS = 5
+# (suite, plain bytes per response, JSON key, description); the short reads are the largest plain
+# chunk that fits one short response once protected (max_plain_read), the aim's hard case.
+UNWRAP_CASES = [
+    (AES_128, 223, "aes128_223B", "AES-128, 223-byte short READ BINARY answers"),
+    (AES_256, 223, "aes256_223B", "AES-256, 223-byte short READ BINARY answers"),
+    (TDES, 231, "3des_231B", "3DES, 231-byte short READ BINARY answers"),
+    (AES_128, 4096, "aes128_4096B", "AES-128, 4096-byte extended-length READ BINARY answers"),
+]
+SHORT_READ_CASES = ["aes128_223B", "aes256_223B", "3des_231B"]
 
 Send = Callable[[CommandApdu], ResponseApdu]
 Rng = Callable[[int], bytes]
@@ -300,28 +311,30 @@ def bench_unwrap(total_bytes: int) -> dict[str, Any]:
     except ImportError as exc:
         return {"status": f"not available: {exc}"}
     out: dict[str, Any] = {}
-    for suite, chunk, label in [
-        (AES_128, 223, "aes128_223B"),
-        (AES_128, 4096, "aes128_4096B"),
-        (TDES, 231, "3des_231B"),
-    ]:
-        k_enc, k_mac = bytes(range(16)), bytes(range(16, 32))
+    for suite, chunk, label, description in UNWRAP_CASES:
+        k_enc = bytes(range(suite.key_length))
+        k_mac = bytes(range(suite.key_length, 2 * suite.key_length))
         if suite is TDES:
             k_enc, k_mac = TDES.derive(k_enc, 1), TDES.derive(k_mac, 2)
         count = max(1, total_bytes // chunk)
         plain = bytes(random.Random(chunk).randbytes(chunk))
         # Consecutive counters, as if no command came between: the cost of unwrap alone is wanted.
         wrapped = [ResponseApdu.decode(protect_response(suite, k_enc, k_mac, i + 1, plain)) for i in range(count)]
-        channel = SecureMessaging(suite, k_enc, k_mac, 0)
-        start = time.process_time()
-        for response in wrapped:
-            channel.unwrap(response)
-        elapsed = time.process_time() - start
         check = SecureMessaging(suite, k_enc, k_mac, 0)
-        assert all(check.unwrap(response).data == plain for response in wrapped[:3])
+        assert all(check.unwrap(response).data == plain for response in wrapped)
+        samples = []
+        for _ in range(UNWRAP_REPEATS):  # median of several passes: the machine is shared
+            channel = SecureMessaging(suite, k_enc, k_mac, 0)
+            start = time.process_time()
+            for response in wrapped:
+                channel.unwrap(response)
+            samples.append(time.process_time() - start)
+        elapsed = statistics.median(samples)
         out[label] = {
+            "description": description,
             "plain_bytes": count * chunk,
             "responses": count,
+            "repeats": UNWRAP_REPEATS,
             "cpu_s": round(elapsed, 4),
             "mb_per_s": round(count * chunk / elapsed / 1e6, 2),
             "us_per_response": round(elapsed / count * 1e6, 1),
@@ -343,13 +356,16 @@ def main() -> None:
     }
     gm = result["pace"]["pace_gm_ecdh_brainpoolP256r1_aes128"]["median_ms"]
     unwrap = result["secure_messaging_unwrap"]
-    unwrap_rate = unwrap.get("aes128_223B", {}).get("mb_per_s")
+    short_rates = {label: unwrap[label]["mb_per_s"] for label in SHORT_READ_CASES if label in unwrap}
+    unwrap_rate = min(short_rates.values()) if len(short_rates) == len(SHORT_READ_CASES) else None
     result["aims"] = {
         "pace_gm_brainpoolP256r1_ms": {"aim": AIM_PACE_GM_BP256_MS, "measured": gm, "met": gm <= AIM_PACE_GM_BP256_MS},
         "unwrap_mb_per_s": {
             "aim": AIM_UNWRAP_MB_S,
             "measured": unwrap_rate,
             "met": unwrap_rate is not None and unwrap_rate >= AIM_UNWRAP_MB_S,
+            "basis": "slowest short read: AES-128 223 B, AES-256 223 B, 3DES 231 B",
+            "short_reads_mb_per_s": short_rates,
         },
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -119,12 +119,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _simulated_keys(profile: str) -> dict[str, Any]:
+    from agent.icao.keys import MrzKey
     from simulators.card.profiles import get_profile, profile_access
 
     access = profile_access(get_profile(profile))
     if access is None:
         raise AgentError(f"profile {profile!r} is not a CCCD")
-    return {"id_number": access.id_number}
+    # Both keys, as the holder of the card has both: a chip without PACE (legacy-3des) opens with BAC.
+    mrz = MrzKey(access.document_number, access.date_of_birth, access.date_of_expiry)
+    return {"id_number": access.id_number, "mrz": mrz}
 
 
 def _print_human(payload: dict[str, Any], receipt: Path | None) -> None:

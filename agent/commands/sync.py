@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 from typing import Any
 
@@ -26,7 +27,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from agent.entitlement import build_backends, build_syncer, open_store
     from agent.errors import SyncError
 
-    with open_store(settings) as store:
+    stop = threading.Event()
+    with (open_store(settings) if args.once or args.status else _open_when_free(settings, stop)) as store:
         if args.status:
             _print_status(store.outbox_status().to_json(), args.json)
             return 0
@@ -36,10 +38,26 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             report = syncer.drain()
             _print_report(report.to_json(), args.json)
             return 0 if report.complete else SyncError.exit_code
-        syncer.run(interval_s=settings.sync.interval_s, stop=threading.Event(),
+        syncer.run(interval_s=settings.sync.interval_s, stop=stop,
                    retention_days=settings.store.retention_days,
                    on_report=lambda r: _print_report(r.to_json(), args.json))
     return 0
+
+
+def _open_when_free(settings: Settings, stop: threading.Event) -> Any:
+    """The sync service waits out a store held by another process (StoreLockedError), backing off,
+    instead of exiting and being restarted in a loop; any other store error ends it at once."""
+    from agent.entitlement import open_store
+    from agent.errors import StoreLockedError
+
+    delay = 1.0
+    while True:
+        try:
+            return open_store(settings)
+        except StoreLockedError as locked:
+            print(messages.both(locked.message_key), file=sys.stderr, flush=True)
+            stop.wait(delay)
+            delay = min(delay * 2, 60.0)
 
 
 def _print_report(report: dict[str, Any], as_json: bool) -> None:

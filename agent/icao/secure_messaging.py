@@ -31,7 +31,7 @@ from agent.icao.apdu import (
     CommandApdu,
     ResponseApdu,
 )
-from agent.icao.crypto import CipherSuite, aes_ecb_encrypt, pad
+from agent.icao.crypto import CipherSuite, pad
 from agent.icao.transport import Send
 
 TAG_CRYPTOGRAM_ODD = 0x85  # BER-TLV plain value (odd INS), no padding-content indicator
@@ -55,6 +55,10 @@ class SecureMessaging:
         self.suite = suite
         self._k_enc = bytes(k_enc)
         self._k_mac = bytes(k_mac)
+        # Built once per session: creating cipher objects per APDU cost more than the cipher work
+        self._cipher = suite.keyed_cipher(self._k_enc)
+        self._mac_key = suite.keyed_mac(self._k_mac)
+        self._zero_iv = bytes(suite.block_size)
         self._ssc_length = 16 if suite.is_aes else 8
         if not 0 <= ssc < 1 << (8 * self._ssc_length):
             raise ValueError(f"SSC does not fit in {self._ssc_length} bytes")
@@ -77,11 +81,11 @@ class SecureMessaging:
 
     def _iv(self, ssc: bytes) -> bytes:
         if self.suite.is_aes:
-            return aes_ecb_encrypt(self._k_enc, ssc)
-        return bytes(8)
+            return self._cipher.encrypt_block(ssc)
+        return self._zero_iv
 
     def _mac(self, ssc: bytes, data: bytes) -> bytes:
-        return self.suite.mac(self._k_mac, pad(ssc + data, self.block_size))
+        return self._mac_key.mac(pad(ssc + data, self.block_size))
 
     def wrap(self, command: CommandApdu) -> CommandApdu:
         """The protected form of a plain command (Doc 9303-11 §9.8.4). Extended length is used when
@@ -94,7 +98,7 @@ class SecureMessaging:
         extended = command.needs_extended
         data_do = b""
         if command.data:
-            cryptogram = self.suite.encrypt(self._k_enc, pad(command.data, self.block_size), self._iv(ssc))
+            cryptogram = self._cipher.encrypt(pad(command.data, self.block_size), self._iv(ssc))
             if command.ins & 1:
                 data_do = tlv.encode(TAG_CRYPTOGRAM_ODD, cryptogram)
             else:
@@ -130,31 +134,32 @@ class SecureMessaging:
                 raise SecureMessagingError("card answered success without secure messaging")
             return ResponseApdu(b"", response.sw)
         ssc = self._next_ssc()
-        objects = _split_objects(response.data)
-        mac_object_start, mac = objects[-1][1], objects[-1][2]
-        if objects[-1][0] != TAG_MAC:
+        data = response.data
+        objects = _split_objects(data)
+        tag, mac_object_start, value_start, end = objects[-1]
+        if tag != TAG_MAC:
             raise SecureMessagingError("response lacks DO'8E (MAC) at its end")
-        if len(mac) != MAC_LENGTH:
+        if end - value_start != MAC_LENGTH:
             raise SecureMessagingError("DO'8E does not hold an 8-byte MAC")
-        if not hmac.compare_digest(self._mac(ssc, response.data[:mac_object_start]), mac):
+        if not hmac.compare_digest(self._mac(ssc, data[:mac_object_start]), data[value_start:end]):
             raise SecureMessagingError("response MAC does not verify")
         status: bytes | None = None
         cryptogram: bytes | None = None
         indicator_expected = False
-        for tag, _start, value in objects[:-1]:
+        for tag, _start, value_start, end in objects[:-1]:
             if tag == TAG_STATUS and status is None:
-                status = value
+                status = data[value_start:end]
             elif tag in (TAG_CRYPTOGRAM, TAG_CRYPTOGRAM_ODD) and cryptogram is None:
-                cryptogram = value
+                cryptogram = data[value_start:end]
                 indicator_expected = tag == TAG_CRYPTOGRAM
             else:
                 raise SecureMessagingError(f"unexpected or repeated data object {tag:X} in the response")
         if status is None or len(status) != 2:
             raise SecureMessagingError("response lacks DO'99 (status word)")
-        data = b""
+        plain = b""
         if cryptogram is not None:
-            data = self._decrypt(ssc, cryptogram, indicator_expected)
-        return ResponseApdu(data, int.from_bytes(status, "big"))
+            plain = self._decrypt(ssc, cryptogram, indicator_expected)
+        return ResponseApdu(plain, int.from_bytes(status, "big"))
 
     def _decrypt(self, ssc: bytes, value: bytes, indicator_expected: bool) -> bytes:
         if indicator_expected:
@@ -163,7 +168,7 @@ class SecureMessaging:
             value = value[1:]
         if not value or len(value) % self.block_size:
             raise SecureMessagingError("cryptogram is not a whole number of cipher blocks")
-        plain = self.suite.decrypt(self._k_enc, value, self._iv(ssc))
+        plain = self._cipher.decrypt(value, self._iv(ssc))
         return strict_unpad(plain, self.block_size)
 
 
@@ -175,14 +180,20 @@ def strict_unpad(data: bytes, block_size: int) -> bytes:
     return stripped[:-1]
 
 
-def _split_objects(data: bytes) -> list[tuple[int, int, bytes]]:
-    """(tag, start offset, value) of each top-level data object of a protected response."""
-    objects: list[tuple[int, int, bytes]] = []
+def _split_objects(data: bytes) -> list[tuple[int, int, int, int]]:
+    """(tag, object start, value start, value end) of each top-level data object of a protected
+    response: offsets only, so that the values are copied once, when they are used."""
+    objects: list[tuple[int, int, int, int]] = []
     offset = 0
+    size = len(data)
     try:
-        while offset < len(data):
-            item, end = tlv.decode_one(data, offset)
-            objects.append((item.tag, offset, item.value))
+        while offset < size:
+            tag, value_start = tlv.read_tag(data, offset)
+            length, value_start = tlv.read_length(data, value_start)
+            end = value_start + length
+            if end > size:
+                raise TlvError(f"tag {tag:X} declares {length} bytes but only {size - value_start} remain")
+            objects.append((tag, offset, value_start, end))
             offset = end
     except TlvError as exc:
         raise SecureMessagingError("protected response is not well-formed BER-TLV") from exc

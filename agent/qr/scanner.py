@@ -10,7 +10,8 @@ Low CPU with nothing in view: :class:`ActivityGate` looks at a 1/16-scale block-
 quick one (the first pass only, about 1-2 ms at 720p) or none: an unchanged scene is re-checked
 fully once per ``recheck_s``; a changing scene gets the quick pass on every frame and the full cascade at
 most ``full_fps`` times a second; a blank frame (lens covered) is skipped. While a code is in view
-every frame is decoded fully (the first pass then finds it). benchmarks/qr.py measures the effect.
+(decoded within ``presence_s``) every frame is decoded fully (the first pass then finds it).
+benchmarks/qr.py measures the effect.
 
 A timeout (no new event for ``timeout_s``) raises QrDecodeError; setting ``cancel`` (a
 threading.Event) makes the loop raise OperationCancelledError at the next frame.
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 GrayImage = npt.NDArray[np.uint8]
 
 FORGET_AFTER_S = 3.0
+PRESENCE_S = 0.5  # a code decoded this recently counts as still in view (for the gate)
 
 
 class Camera(Protocol):
@@ -133,6 +135,7 @@ class QrScanner:
         *,
         timeout_s: float | None = 60.0,
         forget_after_s: float = FORGET_AFTER_S,
+        presence_s: float = PRESENCE_S,
         gate: ActivityGate | None = None,
         cancel: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -141,6 +144,7 @@ class QrScanner:
         self._decoder = decoder
         self.timeout_s = timeout_s
         self.forget_after_s = forget_after_s
+        self.presence_s = presence_s
         self._gate = gate
         self._cancel = cancel or threading.Event()
         self._clock = clock
@@ -167,7 +171,7 @@ class QrScanner:
             frame_index += 1
             now = self._clock()
             self._forget(now)
-            effort = self._effort(frame, now)
+            effort = self._effort(frame, now, self._code_in_view(now))
             self.stats[effort.value] += 1
             if effort is Effort.SKIP:
                 continue
@@ -186,14 +190,13 @@ class QrScanner:
             return event
         raise QrDecodeError("no QR code found before the end of the video")
 
-    @property
-    def code_in_view(self) -> bool:
-        return bool(self._last_seen)
+    def _code_in_view(self, now: float) -> bool:
+        return any(now - seen <= self.presence_s for seen in self._last_seen.values())
 
-    def _effort(self, frame: GrayImage, now: float) -> Effort:
+    def _effort(self, frame: GrayImage, now: float, code_in_view: bool) -> Effort:
         if self._gate is None:
             return Effort.FULL
-        return self._gate.decide(frame, now, code_in_view=self.code_in_view)
+        return self._gate.decide(frame, now, code_in_view=code_in_view)
 
     def _forget(self, now: float) -> None:
         gone = [raw for raw, seen in self._last_seen.items() if now - seen > self.forget_after_s]

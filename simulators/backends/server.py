@@ -181,6 +181,7 @@ def _id_in(body: Any) -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the agent's requests session expects
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
     timeout = IDLE_TIMEOUT_S
     server: _Server
     server_version = "MockBackends/1"

@@ -84,7 +84,7 @@ def card_video(
         else:
             raise ValueError(f"unknown script step {what!r}")
         for _ in range(count):
-            noise = rng.normal(0, 1.5, base.image.shape)
+            noise = rng.integers(-2, 3, size=base.image.shape, dtype=np.int16)
             frames.append(np.clip(base.image + noise, 0, 255).astype(np.uint8))
             texts.append(base.text)
     return frames, texts

@@ -68,11 +68,20 @@ def test_kill9_while_recording_and_while_syncing(tmp_path):
             assert process.returncode == 0, err
             return time.monotonic() - started, out
 
-        def run_and_kill(rng: random.Random, args: tuple[str, ...], low: float, high: float) -> tuple[bool, str]:
-            """Start the agent, SIGKILL it after a random delay: (finished by itself, its stdout)."""
+        def run_and_kill(rng: random.Random, args: tuple[str, ...], window: list[float]) -> tuple[bool, str]:
+            """Start the agent, SIGKILL it after a random delay in ``window``: (finished by itself, stdout).
+
+            A run that ends before its kill moves the window's end towards its duration, so the kills
+            keep landing inside the work when the machine gets faster or slower than at calibration.
+            """
+            started = time.monotonic()
             process = agent(*args)
-            time.sleep(rng.uniform(low, high))
+            deadline = started + rng.uniform(*window)
+            while time.monotonic() < deadline and process.poll() is None:
+                time.sleep(0.005)
             finished = process.poll() is not None
+            if finished:
+                window[1] = max(window[0] + 0.05, 0.7 * window[1] + 0.3 * (time.monotonic() - started))
             process.kill()
             out, _err = process.communicate(timeout=30)
             return finished and process.returncode == 0, out
@@ -101,18 +110,18 @@ def test_kill9_while_recording_and_while_syncing(tmp_path):
         outcomes: dict[str, list[bool]] = {"verify": [], "sync": []}
 
         def verify_loop() -> None:  # killed while looking up, recording and queueing, or sending
-            rng = random.Random(1)
+            rng, window = random.Random(1), [0.8 * startup_s, 1.1 * verify_s]
             for id_number in verify_people[1:]:
-                done, out = run_and_kill(rng, ("verify", "--id", id_number, "--json"), 0.8 * startup_s, 1.1 * verify_s)
+                done, out = run_and_kill(rng, ("verify", "--id", id_number, "--json"), window)
                 outcomes["verify"].append(done)
                 if done:
                     answered.add(json.loads(out)["result"]["result_id"])
 
         def sync_loop() -> None:  # killed between a batch's upload, the backend's answer and our commit
-            rng = random.Random(2)
+            rng, window = random.Random(2), [0.9 * startup_s, 1.05 * sync_s]
             for _ in range(SYNC_KILLS):
                 queue_offline(PER_ROUND)
-                done, _out = run_and_kill(rng, ("sync", "--once"), 0.9 * startup_s, 1.05 * sync_s)
+                done, _out = run_and_kill(rng, ("sync", "--once"), window)
                 outcomes["sync"].append(done)
 
         loops = [threading.Thread(target=verify_loop), threading.Thread(target=sync_loop)]
@@ -127,8 +136,8 @@ def test_kill9_while_recording_and_while_syncing(tmp_path):
         events = backends.events()
 
     assert len(outcomes["verify"]) + len(outcomes["sync"]) >= 50
-    assert outcomes["sync"].count(False) >= SYNC_KILLS // 3, "most sync kills should land inside a sync"
-    assert outcomes["verify"].count(False) >= VERIFY_KILLS // 3
+    assert outcomes["sync"].count(False) >= SYNC_KILLS // 4, "the sync kills should land inside a sync"
+    assert outcomes["verify"].count(False) >= VERIFY_KILLS // 4
     with sqlite3.connect(database) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         results = {row[0] for row in conn.execute("SELECT result_id FROM results")}

@@ -218,3 +218,57 @@ def test_command_line_damaged_store_fails_once_clearly_and_leaves_the_file(tmp_p
     assert database.read_bytes() == damaged
     as_json = json.loads(agent(config, "sync", "--status", "--json").stdout)
     assert as_json["error"]["type"] == "StoreCorruptError" and as_json["error"]["retryable"] is False
+
+
+def test_command_line_locked_store_is_a_clear_retryable_error_and_nothing_is_lost(tmp_path, backends, world):
+    import sqlite3
+
+    config = write_config(tmp_path, backends)
+    config.write_text(config.read_text(encoding="utf-8") + "busy_timeout_s = 0.3\n", encoding="utf-8")
+    valid = world.ids_with_status("valid")
+    assert agent(config, "verify", "--id", valid[0]).returncode == 0
+    holder = sqlite3.connect(tmp_path / "agent.sqlite3", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        locked = agent(config, "verify", "--id", valid[1], "--json")
+        assert locked.returncode == 74
+        error = json.loads(locked.stdout)["error"]
+        assert error["type"] == "StoreLockedError" and error["retryable"] is True
+        assert "bận" in error["message_vi"]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    status = json.loads(agent(config, "sync", "--status", "--json").stdout)
+    assert (status["pending"], status["sent"]) == (0, 1)  # the refused check was not half-recorded
+    assert agent(config, "verify", "--id", valid[1]).returncode == 0
+
+
+def test_sync_service_waits_out_a_locked_store_then_delivers(tmp_path, backends, world):
+    import sqlite3
+    import time
+
+    config = write_config(tmp_path, backends)
+    config.write_text(config.read_text(encoding="utf-8") + "busy_timeout_s = 0.2\n[sync]\ninterval_s = 0.2\n",
+                      encoding="utf-8")
+    backends.set_faults(down=True)
+    assert agent(config, "verify", "--id", world.ids_with_status("valid")[0]).returncode == 0
+    backends.clear_faults()
+    holder = sqlite3.connect(tmp_path / "agent.sqlite3", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    service = subprocess.Popen([sys.executable, "-m", "agent", "sync", "--config", str(config)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        assert service.poll() is None, "the service gave up instead of waiting"
+        assert backends.events() == []
+        holder.execute("ROLLBACK")
+        deadline = time.monotonic() + 20
+        while not backends.events() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(backends.events()) == 1
+        assert service.poll() is None
+    finally:
+        holder.close()
+        service.kill()
+        _out, err = service.communicate(timeout=10)
+    assert "The local database is busy" in err

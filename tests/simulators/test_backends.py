@@ -64,7 +64,8 @@ def test_id_numbers_follow_the_cccd_layout(world):
 
 def test_names_and_addresses_are_vietnamese_with_diacritics(world):
     citizens = list(world.citizens.values())
-    with_marks = [c for c in citizens if any(unicodedata.combining(ch) for ch in unicodedata.normalize("NFD", c.full_name))]
+    with_marks = [c for c in citizens
+                  if any(unicodedata.combining(ch) for ch in unicodedata.normalize("NFD", c.full_name))]
     assert len(with_marks) > len(citizens) // 2
     assert all(unicodedata.is_normalized("NFC", c.full_name + c.address) for c in citizens)
     assert any(c.full_name.startswith("Nguyễn ") for c in citizens)
@@ -172,7 +173,8 @@ def test_batch_answers_one_receipt_per_event(backends, http, world):
         {**_checkin("bad"), "type": "notary_record"},  # id too short
         "not an object",
     ]
-    results = http.post(backends.licensing_url + "/v1/events/batch", json={"events": events}, timeout=5).json()["results"]
+    answer = http.post(backends.licensing_url + "/v1/events/batch", json={"events": events}, timeout=5)
+    results = answer.json()["results"]
     assert [r["status"] for r in results] == ["accepted", "accepted", "rejected", "rejected", "rejected", "rejected"]
     resent = http.post(backends.licensing_url + "/v1/events/batch", json={"events": events[:2]}, timeout=5).json()
     assert [r["status"] for r in resent["results"]] == ["duplicate", "duplicate"]
@@ -221,7 +223,8 @@ def test_faults_over_http_admin_endpoint(backends, http):
 
 def test_error_fault_does_not_process_the_event(backends, http):
     backends.set_faults(error_rate=1.0)
-    assert http.post(backends.insurance_url + "/v1/checkins", json=_checkin("evt-00000002"), timeout=5).status_code == 503
+    answer = http.post(backends.insurance_url + "/v1/checkins", json=_checkin("evt-00000002"), timeout=5)
+    assert answer.status_code == 503
     assert backends.events() == []
 
 

@@ -26,7 +26,8 @@ class Clock:
 
 
 def open_store(folder: Path, clock: Clock | None = None, **kwargs) -> Store:
-    return Store.open(folder / "agent.sqlite3", KeyFile(folder / "keys" / "store.key"), clock=clock or Clock(), **kwargs)
+    key = KeyFile(folder / "keys" / "store.key")
+    return Store.open(folder / "agent.sqlite3", key, clock=clock or Clock(), **kwargs)
 
 
 def identity(number: int = 1, name: str = "Nguyễn Thị Thu Hằng") -> Identity:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from agent.errors import DocumentError
-from agent.icao import tlv
+from agent.icao import security_infos, tlv
 from agent.icao.lds import children, unwrap
 from agent.models import Identity
 
@@ -199,18 +199,11 @@ def _integer(item: tlv.Tlv, what: str) -> int:
 
 
 def _oid(value: bytes) -> str:
-    if not value or value[-1] & 0x80:
-        raise DocumentError("malformed OBJECT IDENTIFIER", file=FILE)
-    arcs: list[int] = []
-    current = 0
-    for byte in value:
-        current = (current << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(current)
-            current = 0
-    first = arcs[0]
-    head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
-    return ".".join(str(arc) for arc in head + arcs[1:])
+    """Dotted text of a DER OBJECT IDENTIFIER body (X.690 §8.19)."""
+    try:
+        return security_infos.decode_oid(value)
+    except ValueError as exc:
+        raise DocumentError(f"malformed OBJECT IDENTIFIER: {exc}", file=FILE) from exc
 
 
 def parse_date(text: str) -> date | None:

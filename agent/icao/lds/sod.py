@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from agent.errors import DocumentError, TlvError
-from agent.icao import pki, signed_data, tlv
+from agent.icao import pki, security_infos, signed_data, tlv
 from agent.icao.lds import unwrap
 
 FILE = "EF.SOD"
@@ -139,15 +139,7 @@ def _ascii(value: bytes, what: str) -> str:
 
 def decode_oid(value: bytes) -> str:
     """Dotted text of a DER OBJECT IDENTIFIER body (X.690 §8.19)."""
-    if not value or value[-1] & 0x80:
-        raise DocumentError("malformed OBJECT IDENTIFIER", file=FILE)
-    arcs: list[int] = []
-    current = 0
-    for byte in value:
-        current = (current << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(current)
-            current = 0
-    first = arcs[0]
-    head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
-    return ".".join(str(arc) for arc in head + arcs[1:])
+    try:
+        return security_infos.decode_oid(value)
+    except ValueError as exc:
+        raise DocumentError(f"malformed OBJECT IDENTIFIER: {exc}", file=FILE) from exc

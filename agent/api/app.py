@@ -1,0 +1,271 @@
+"""The local HTTP API and the desk page (FastAPI; served on loopback only by :mod:`agent.api.server`).
+
+Every ``/api/`` call needs the access token; a foreign Origin is refused (:mod:`agent.api.security`).
+The OpenAPI description is at ``/api/openapi.json`` (token required, like the rest). Endpoints:
+
+- ``GET /api/status``: readers, camera, backend, sync; ``GET /api/sync/status``: the outbox;
+- ``GET /api/results/latest``, ``GET /api/results?page=&size=`` (newest first), ``GET /api/results/{id}``,
+  ``GET /api/results/stream`` (server-sent events ``result`` and ``reader``);
+- ``POST /api/verify/qr`` ``{"text": ...}``; ``POST /api/verify/manual`` ``{"id_number": ..., ...}``;
+- ``GET /api/receipts/{id}``: the verification receipt (``?download=1`` as a file);
+- ``GET /api/messages``: the operator texts the page shows; ``GET /api/config``: the desk's profile.
+
+Bad input is a 422 whose ``error.message`` says which field and what is expected; errors carry the
+operator message in Vietnamese and English. ``GET /`` serves the page (no token: it holds none).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent import messages
+from agent.api.security import GuardMiddleware, error_body, token_from_headers, token_matches
+from agent.errors import AgentError, InvalidInputError, StoreError
+from agent.service.desk import DeskService
+from agent.service.hub import CLOSED
+from agent.service.views import reader_view, result_view, summary_view
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+KEEPALIVE_S = 15.0
+MAX_PAGE_SIZE = 100
+PAGE_TEXT_PREFIXES = ("desk.", "verdict.", "reason.", "next.", "reader.", "check.", "error.")
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+bearer_scheme = HTTPBearer(auto_error=False, description="the agent's access token")
+header_scheme = APIKeyHeader(name="X-Agent-Token", auto_error=False, description="the agent's access token")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message_key: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = error_body(code, message_key, message, **extra)
+
+
+class QrRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=4096, description="the decoded text of the QR code")
+
+
+class ManualRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id_number: str = Field(min_length=1, max_length=32, description="12-digit ID number or 9-digit old CMND")
+    full_name: str | None = Field(default=None, max_length=300)
+    date_of_birth: str | None = Field(default=None, max_length=20, description="DD/MM/YYYY or YYYY-MM-DD")
+    sex: str | None = Field(default=None, max_length=10)
+    old_id_number: str | None = Field(default=None, max_length=12)
+    address: str | None = Field(default=None, max_length=300)
+    place_of_origin: str | None = Field(default=None, max_length=300)
+
+
+def create_api(
+    service: DeskService,
+    *,
+    token: str,
+    allowed_origins: tuple[str, ...] = (),
+    status: Callable[[], dict[str, Any]] | None = None,
+    sync_status: Callable[[], dict[str, Any]] | None = None,
+    page_config: dict[str, Any] | None = None,
+    extra_hosts: tuple[str, ...] = (),
+) -> FastAPI:
+    """The ASGI app. ``status`` and ``sync_status`` come from the composition root (they look at the
+    devices and the store); ``page_config`` tells the page the site profile and any banner to show."""
+    if not token:
+        raise ValueError("the local API needs an access token")
+
+    def require_token(
+        request: Request,
+        bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),  # noqa: B008
+        header: str | None = Depends(header_scheme),
+    ) -> None:
+        supplied = token_from_headers(request.headers.get("authorization"), header)
+        if not token_matches(token, supplied):
+            raise ApiError(401, "unauthorized", "error.unauthorized",
+                           "send the access token as 'Authorization: Bearer <token>' or 'X-Agent-Token: <token>'")
+
+    app = FastAPI(
+        title="CCCD edge reader agent",
+        version="1",
+        description=__doc__,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(GuardMiddleware, allowed_origins=allowed_origins, extra_hosts=extra_hosts)
+    app.state.service = service
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, error: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+        return JSONResponse(error.body, status_code=error.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [_problem(item) for item in error.errors()]
+        message = "; ".join(f"{p['field']}: {p['problem']}" if p["field"] else p["problem"] for p in problems)
+        return JSONResponse(error_body("invalid_input", "error.invalid_input", message or "invalid request",
+                                       fields=problems), status_code=422)
+
+    @app.exception_handler(AgentError)
+    async def agent_error(_request: Request, error: AgentError) -> JSONResponse:
+        if isinstance(error, InvalidInputError):
+            fields = [{"field": error.field, "problem": error.message}] if error.field else []
+            return JSONResponse(error_body("invalid_input", error.message_key, error.message, fields=fields),
+                                status_code=422)
+        status_code = 503 if (error.retryable or isinstance(error, StoreError)) else 500
+        return JSONResponse(error_body(type(error).__name__, error.message_key, error.message), status_code=status_code)
+
+    guarded = [Depends(require_token)]
+
+    @app.get("/api/openapi.json", dependencies=guarded, include_in_schema=False)
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/api/status", dependencies=guarded, summary="readers, camera, backend and sync")
+    def get_status() -> dict[str, Any]:
+        data = dict(status() if status else {})
+        data.setdefault("reader_state", reader_view(service.reader_state))
+        data.setdefault("site_profile", service.profile)
+        return data
+
+    @app.get("/api/sync/status", dependencies=guarded, summary="records waiting for the backend")
+    def get_sync_status() -> dict[str, Any]:
+        return sync_status() if sync_status else {}
+
+    @app.get("/api/config", dependencies=guarded, summary="the desk's profile and banners")
+    def get_config() -> dict[str, Any]:
+        return {"site_profile": service.profile, "operator": service.audit.operator, **(page_config or {})}
+
+    @app.get("/api/messages", dependencies=guarded, summary="operator texts in Vietnamese and English")
+    def get_messages() -> dict[str, Any]:
+        return {key: {"vi": vi, "en": en} for key, (vi, en) in messages.CATALOGUE.items()
+                if key.startswith(PAGE_TEXT_PREFIXES)}
+
+    @app.get("/api/results/latest", dependencies=guarded, summary="the last result, with the face")
+    def latest() -> dict[str, Any]:
+        desk = service.latest()
+        return {"result": result_view(desk) if desk else None}
+
+    @app.get("/api/results", dependencies=guarded, summary="history, newest first")
+    def results(page: int = Query(1, ge=1, le=100_000),
+                size: int = Query(20, ge=1, le=MAX_PAGE_SIZE)) -> dict[str, Any]:
+        found, total = service.history(page=page, size=size)
+        return {"results": [summary_view(r) for r in found], "page": page, "size": size, "total": total}
+
+    @app.get("/api/results/stream", dependencies=guarded, summary="server-sent events: result, reader")
+    async def stream(request: Request) -> StreamingResponse:
+        subscription = service.hub.subscribe(asyncio.get_running_loop())
+
+        async def events() -> AsyncIterator[bytes]:
+            try:
+                yield b"retry: 2000\n\n"
+                yield _sse("reader", reader_view(service.reader_state))
+                while True:
+                    try:
+                        event = await subscription.get(KEEPALIVE_S)
+                    except TimeoutError:
+                        if await request.is_disconnected():
+                            return
+                        yield b": keep-alive\n\n"
+                        continue
+                    if event is CLOSED:
+                        return
+                    yield _sse(event["event"], event["data"], event_id=event["id"])
+            finally:
+                subscription.close()
+
+        return StreamingResponse(events(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    @app.get("/api/results/{result_id}", dependencies=guarded, summary="one result")
+    def one_result(result_id: str) -> dict[str, Any]:
+        desk = service.get(_checked_id(result_id))
+        if desk is None:
+            raise ApiError(404, "not_found", "error.not_found", "no result with this id (or it was purged)")
+        return {"result": result_view(desk)}
+
+    @app.post("/api/verify/qr", dependencies=guarded, summary="verify the text of a QR code")
+    def verify_qr(body: QrRequest) -> dict[str, Any]:
+        return {"result": result_view(service.verify_qr_text(body.text, via="api"))}
+
+    @app.post("/api/verify/manual", dependencies=guarded, summary="verify a typed ID (12 digits) or CMND (9)")
+    def verify_manual(body: ManualRequest) -> dict[str, Any]:
+        entered = body.model_dump(exclude={"id_number"}, exclude_none=True)
+        return {"result": result_view(service.verify_manual(body.id_number, entered))}
+
+    @app.get("/api/receipts/{result_id}", dependencies=guarded, summary="the verification receipt")
+    def receipt(result_id: str, download: bool = False) -> JSONResponse:
+        found = service.receipt(_checked_id(result_id))
+        if found is None:
+            raise ApiError(404, "not_found", "error.not_found", "no result with this id (or it was purged)")
+        headers = {"Content-Disposition": f'attachment; filename="receipt-{result_id}.json"'} if download else None
+        return JSONResponse(found, headers=headers)
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8",
+                            headers={"Content-Security-Policy": PAGE_CSP})
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _checked_id(result_id: str) -> str:
+    if not (8 <= len(result_id) <= 64) or not all(c.isalnum() or c == "-" for c in result_id):
+        raise InvalidInputError("a result id is 8-64 letters, digits or '-'", field="result_id")
+    return result_id
+
+
+def _sse(kind: str, data: dict[str, Any], *, event_id: int | None = None) -> bytes:
+    lines = [f"event: {kind}"]
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    payload = json.dumps(data, ensure_ascii=False, default=_json_default)
+    lines += [f"data: {line}" for line in payload.splitlines()]
+    return ("\n".join(lines) + "\n\n").encode("utf-8")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+_PROBLEMS = {
+    "missing": "is required",
+    "string_type": "must be text",
+    "json_invalid": "the request body is not valid JSON",
+    "model_attributes_type": "the request body must be a JSON object",
+    "dict_type": "the request body must be a JSON object",
+    "extra_forbidden": "is not a known field",
+    "int_parsing": "must be a whole number",
+    "bool_parsing": "must be true or false",
+}
+
+
+def _problem(item: dict[str, Any]) -> dict[str, str]:
+    location = [str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path")]
+    kind = str(item.get("type", ""))
+    problem = _PROBLEMS.get(kind)
+    if problem is None:
+        problem = str(item.get("msg", "is not valid"))
+        if problem.startswith("String should have at"):
+            problem = problem.replace("String should", "must")
+        elif problem.startswith("Input should be"):
+            problem = problem.replace("Input should be", "must be")
+    return {"field": ".".join(location), "problem": problem}

@@ -1,0 +1,165 @@
+"""The reader loop: a card tapped or a QR code shown is verified with nobody clicking.
+
+Two background threads, started by ``serve`` and ``demo`` only (never on import): one takes the
+card monitor's events (INSERTED -> connect -> :meth:`DeskService.verify_chip` -> close), one runs
+the QR scanning loop and hands every new code to :meth:`DeskService.verify_qr_text`. The devices
+come from the composition root as plain callables, so this module knows neither pyscard nor OpenCV:
+``connect(reader)`` opens a Transport to the card on a reader; ``qr_codes(stop)`` yields the text of
+each new code until ``stop`` is set, and raises CameraUnavailableError when there is no camera (the
+loop then retries now and then and reports the camera as unavailable).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from agent.errors import AgentError, CameraUnavailableError, OperationCancelledError
+from agent.service.desk import DeskService
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.2
+CAMERA_RETRY_S = 10.0
+
+KIND_INSERTED = "inserted"
+KIND_REMOVED = "removed"
+
+
+def event_kind(event: Any) -> str:
+    """The kind of a card event as text (agent.nfc.monitor.CardEventKind values, or plain strings)."""
+    kind = getattr(event, "kind", event)
+    return str(getattr(kind, "value", kind))
+
+
+class ReaderWorker:
+    def __init__(
+        self,
+        service: DeskService,
+        *,
+        card_events: queue.Queue[Any] | None = None,
+        connect: Callable[[str], Any] | None = None,
+        qr_codes: Callable[[threading.Event], Iterator[str]] | None = None,
+        camera_retry_s: float = CAMERA_RETRY_S,
+    ) -> None:
+        self.service = service
+        self.card_events = card_events
+        self.connect = connect
+        self.qr_codes = qr_codes
+        self.camera_retry_s = camera_retry_s
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._read_cancel: threading.Event | None = None
+        self._lock = threading.Lock()
+        self.camera_state: dict[str, Any] = {"state": "disabled" if qr_codes is None else "starting"}
+        self.reads = 0
+
+    @property
+    def running(self) -> bool:
+        return any(thread.is_alive() for thread in self._threads)
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stop.clear()
+        if self.card_events is not None and self.connect is not None:
+            self._spawn(self._card_loop, "desk-cards")
+        if self.qr_codes is not None:
+            self._spawn(self._qr_loop, "desk-qr")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        with self._lock:
+            if self._read_cancel is not None:
+                self._read_cancel.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = [t for t in self._threads if t.is_alive()]
+        if self._threads:
+            log.warning("reader worker threads still running after %.1f s", timeout)
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # --- cards ----------------------------------------------------------------------------------
+
+    def _card_loop(self) -> None:
+        assert self.card_events is not None
+        while not self._stop.is_set():
+            try:
+                event = self.card_events.get(timeout=POLL_S)
+            except queue.Empty:
+                continue
+            kind = event_kind(event)
+            reader = str(getattr(event, "reader", ""))
+            if kind == KIND_INSERTED:
+                self.handle_tap(reader)
+            elif kind == KIND_REMOVED:
+                with self._lock:
+                    if self._read_cancel is not None:
+                        self._read_cancel.set()
+
+    def handle_tap(self, reader: str) -> None:
+        """One card put on ``reader``: open it, verify it, close the connection whatever happens."""
+        assert self.connect is not None
+        cancel = threading.Event()
+        with self._lock:
+            self._read_cancel = cancel
+        transport = None
+        try:
+            transport = self.connect(reader)
+            self.service.verify_chip(transport, reader=reader, cancel=cancel)
+        except AgentError as error:
+            self.service.report_read_error(error, reader=reader)
+        except Exception:  # a bug must not end the reader loop of a desk
+            log.exception("unexpected failure while verifying a card")
+            self.service.report_read_error(AgentError("internal error"), reader=reader)
+        finally:
+            self.reads += 1
+            with self._lock:
+                self._read_cancel = None
+            if transport is not None:
+                try:
+                    transport.close()
+                except AgentError as error:
+                    log.debug("closing the card connection failed: %s", type(error).__name__)
+
+    # --- QR codes -------------------------------------------------------------------------------
+
+    def _qr_loop(self) -> None:
+        assert self.qr_codes is not None
+        while not self._stop.is_set():
+            try:
+                self.camera_state = {"state": "starting"}
+                for text in self.qr_codes(self._stop):
+                    self.camera_state = {"state": "ok"}
+                    self._qr_seen(text)
+                    if self._stop.is_set():
+                        return
+                if not self._stop.is_set():  # a video file ended: nothing more will come
+                    self.camera_state = {"state": "ended"}
+                    return
+            except OperationCancelledError:
+                return
+            except CameraUnavailableError as error:
+                if self.camera_state.get("state") != "unavailable":
+                    log.info("camera unavailable: %s", error.message)
+                self.camera_state = {"state": "unavailable", "message_key": error.message_key}
+                self._stop.wait(self.camera_retry_s)
+            except AgentError as error:
+                log.warning("QR loop failed (%s); restarting", type(error).__name__)
+                self.camera_state = {"state": "error", "message_key": error.message_key}
+                self._stop.wait(self.camera_retry_s)
+
+    def _qr_seen(self, text: str) -> None:
+        try:
+            self.service.verify_qr_text(text, via="camera")
+        except AgentError as error:
+            self.service.report_read_error(error, reader="camera")
+        except Exception:
+            log.exception("unexpected failure while verifying a QR code")

@@ -1,0 +1,159 @@
+"""Stand-ins for the desk's adapters in the service and API tests: an insurance portal and a licensing
+service answering from dictionaries (and going down on demand), a chip reader returning scripted reads,
+and a desk service built on a real store and audit log in a temporary folder."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from agent.audit import AuditKeys, AuditLog
+from agent.checks.licensing import ExamSessionInfo, Roster, RosterEntry
+from agent.entitlement import Entitlement
+from agent.errors import AgentError, BackendUnavailableError, OperationCancelledError
+from agent.models import BackendCheck, Identity
+from agent.service.desk import DeskService
+from agent.service.hub import Hub
+from sync.keys import KeyFile
+from sync.store import Store
+
+# A consistent citizen: province 038, female born in the 1900s (digit 1), year 87.
+ID_HANG = "038187001234"
+ID_BINH = "001090004567"  # male, 1990
+ID_STRANGER = "079295001111"  # female, 1995
+NAME_HANG = "Nguyễn Thị Thu Hằng"
+NAME_BINH = "Trần Văn Bình"
+SESSION = "SH-38-20250314-B2"
+AUDIT_SECRET = bytes(range(32))
+
+
+def qr_text(id_number: str = ID_HANG, name: str = NAME_HANG, dob: str = "06051987", sex: str = "Nữ") -> str:
+    return f"{id_number}|123456789|{name}|{dob}|{sex}|Số 12, đường Lê Lợi, phường Điện Biên, Thanh Hóa|01022021"
+
+
+def identity(id_number: str = ID_HANG, name: str = NAME_HANG, dob: date = date(1987, 5, 6), sex: str = "Nữ") -> Identity:
+    return Identity(id_number=id_number, full_name=name, date_of_birth=dob, sex=sex,
+                    address="Số 12, đường Lê Lợi, phường Điện Biên, Thanh Hóa", nationality="Việt Nam")
+
+
+class FakeInsurance:
+    def __init__(self, statuses: dict[str, str] | None = None) -> None:
+        self.statuses = statuses if statuses is not None else {ID_HANG: "valid", ID_BINH: "expired"}
+        self.down = False
+        self.calls = 0
+
+    def lookup(self, id_number: str) -> BackendCheck:
+        self.calls += 1
+        if self.down:
+            raise BackendUnavailableError("insurance portal: connection refused")
+        status = self.statuses.get(id_number, "not_found")
+        details: dict[str, Any] = {}
+        if status != "not_found":
+            valid_to = date.today() + timedelta(days=200 if status == "valid" else -30)
+            details = {"card_number": "GD4383812345678", "valid_from": (valid_to - timedelta(days=364)).isoformat(),
+                       "valid_to": valid_to.isoformat(), "benefit_level": 4, "facility_code": "38001",
+                       "facility_name": "Bệnh viện Đa khoa tỉnh Thanh Hóa"}
+        return BackendCheck("insurance", status, details, checked_at=datetime.now(UTC))
+
+
+class FakeLicensing:
+    def __init__(self, candidates: tuple[str, ...] = (ID_HANG,)) -> None:
+        self.candidates = candidates
+        self.down = False
+
+    def _entry(self, id_number: str, number: int) -> RosterEntry:
+        return RosterEntry(f"B2-{number:04d}", id_number, NAME_HANG, date(1987, 5, 6), "B2")
+
+    def sessions(self) -> list[ExamSessionInfo]:
+        if self.down:
+            raise BackendUnavailableError("licensing: down")
+        return [ExamSessionInfo(SESSION, "Trung tâm Sát hạch lái xe Thanh Hóa", date.today(), "B2",
+                                len(self.candidates))]
+
+    def roster(self, session_id: str) -> Roster:
+        if self.down:
+            raise BackendUnavailableError("licensing: down")
+        return Roster(self.sessions()[0], tuple(self._entry(c, i) for i, c in enumerate(self.candidates, 1)))
+
+    def candidate(self, session_id: str, id_number: str) -> BackendCheck:
+        if self.down:
+            raise BackendUnavailableError("licensing: down")
+        if id_number in self.candidates:
+            entry = self._entry(id_number, self.candidates.index(id_number) + 1)
+            return BackendCheck("roster", "on_roster", entry.details(session_id), checked_at=datetime.now(UTC))
+        return BackendCheck("roster", "not_on_roster", {"session_id": session_id}, checked_at=datetime.now(UTC))
+
+
+@dataclasses.dataclass(frozen=True)
+class FakeChipRead:
+    identity: Identity
+    authenticity: dict[str, Any]
+    access_method: str = "PACE-CAN"
+    stats: dict[str, Any] = dataclasses.field(default_factory=lambda: {"apdus": 40, "bytes": 22000})
+    face_image: bytes | None = b"\xff\xd8\xff\xe0 a face \xff\xd9"
+    receipt: dict[str, Any] = dataclasses.field(default_factory=lambda: {"files": {"DG1": "ab" * 32}})
+
+
+GENUINE = {"passive": "ok", "chip": "ok", "reasons": []}
+TAMPERED = {"passive": "failed", "chip": "ok", "reasons": ["DG13 hash does not match the SOD"]}
+CLONE = {"passive": "ok", "chip": "failed", "reasons": ["chip authentication failed"]}
+UNKNOWN_CSCA = {"passive": "unknown", "chip": "ok", "reasons": ["no trusted CSCA for the document signer"]}
+
+
+@dataclasses.dataclass
+class FakeCard:
+    """What the fake reader 'reads': a chip read, or an error raised during the read."""
+
+    read: FakeChipRead | AgentError
+    closed: bool = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeChipReader:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, transport: FakeCard, *, id_number: str | None = None, can: str | None = None, mrz: Any = None,
+                 transaction_id: str, progress: Any = None, cancel: Callable[[], bool] | None = None) -> FakeChipRead:
+        self.calls.append({"id_number": id_number, "mrz": mrz, "transaction_id": transaction_id})
+        if progress is not None:
+            progress("DG2", 1000, 20000)
+            progress("DG2", 20000, 20000)
+        if cancel is not None and cancel():
+            raise OperationCancelledError("cancelled")
+        if isinstance(transport.read, AgentError):
+            raise transport.read
+        return transport.read
+
+
+@dataclasses.dataclass
+class Desk:
+    service: DeskService
+    store: Store
+    audit: AuditLog
+    insurance: FakeInsurance
+    licensing: FakeLicensing
+    chip: FakeChipReader
+    folder: Path
+
+    def close(self) -> None:
+        self.service.hub.close()
+        self.store.close()
+
+
+def make_desk(folder: Path, profile: str = "clinic", *, insurance: FakeInsurance | None = None,
+              licensing: FakeLicensing | None = None, operator: str = "le-tan-01") -> Desk:
+    store = Store.open(folder / "agent.sqlite3", KeyFile(folder / "keys" / "store.key"))
+    audit = AuditLog(folder / "audit.jsonl", AuditKeys(AUDIT_SECRET), operator=operator, site_id="bv-test")
+    insurance = insurance or FakeInsurance()
+    licensing = licensing or FakeLicensing()
+    entitlement = Entitlement(store, insurance, licensing, site_id="bv-test", operator=operator)
+    chip = FakeChipReader()
+    service = DeskService(store=store, entitlement=entitlement, audit=audit, profile=profile, read_chip=chip,
+                          hub=Hub())
+    return Desk(service, store, audit, insurance, licensing, chip, folder)

@@ -1,0 +1,210 @@
+"""The whole read of agent.icao.read_sequence over the in-process simulated card, for every CCCD profile:
+the passive and chip outcomes each profile is built to produce, the access method, DG3/DG4 never asked
+for, a step log free of personal data, and wrong keys failing with a bounded number of attempts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent.errors import AuthenticationFailedError
+from agent.icao.keys import CanKey, MrzKey
+from agent.icao.read_sequence import read_document
+from agent.icao.transport import build_send
+from agent.models import Status
+from simulators.card.transport import InProcessTransport
+from tests.chip_support import (
+    AA_CHALLENGE,
+    CCCD_PROFILES,
+    FID_DG3,
+    FID_DG4,
+    INS_EXTERNAL_AUTHENTICATE,
+    INS_GENERAL_AUTHENTICATE,
+    INS_GET_CHALLENGE,
+    INS_MSE,
+    READ_AT,
+    WireLog,
+    access_of,
+    leaked,
+    make_card,
+    mrz_of,
+    read_profile,
+    simulator_trust,
+)
+
+# The check of passive authentication each faulty profile must fail (or leave unknown), by name.
+PASSIVE_FAILED_CHECK = {
+    **{f"tampered-dg{n}": f"dg{n}_hash" for n in (1, 2, 13, 14, 15)},
+    "bad-sod-signature": "sod_signature",
+    "expired-signer": "signer_validity",
+    "revoked-signer": "revocation",
+}
+PASSIVE_UNKNOWN_CHECK = {"unknown-csca": "certificate_chain"}
+# A clone has other CA/AA keys; tampering DG15 changes the AA public key, so the genuine chip's
+# signature no longer verifies against it either.
+CHIP_FAILED = {"clone": ("chip_auth", "active_auth"), "tampered-dg15": ("active_auth",)}
+ACCESS_METHOD = {"legacy-3des": "bac"}  # no PACE on that chip; every other CCCD opens with PACE-CAN
+
+EXPECTED_GROUPS = {"DG1", "DG2", "DG13", "DG14", "DG15"}
+
+
+def test_the_expectations_name_real_profiles() -> None:
+    named = set(PASSIVE_FAILED_CHECK) | set(PASSIVE_UNKNOWN_CHECK) | set(CHIP_FAILED) | set(ACCESS_METHOD)
+    assert named <= set(CCCD_PROFILES)
+    assert {"normal", "no-extended-length", "legacy-3des", "clone", "unknown-csca"} <= set(CCCD_PROFILES)
+
+
+@pytest.mark.parametrize("profile", CCCD_PROFILES)
+def test_every_cccd_profile_gives_its_expected_outcomes(profile: str) -> None:
+    result = read_profile(profile, recording=True)
+    reading = result.reading
+    checks = dict(reading.passive.checks()) if reading.passive else {}
+
+    assert reading.access_method == ACCESS_METHOD.get(profile, "pace-can")
+    if profile in PASSIVE_FAILED_CHECK:
+        assert reading.passive_outcome.status is Status.FAILED
+        assert checks[PASSIVE_FAILED_CHECK[profile]].status is Status.FAILED
+    elif profile in PASSIVE_UNKNOWN_CHECK:
+        assert reading.passive_outcome.status is Status.UNKNOWN
+        assert checks[PASSIVE_UNKNOWN_CHECK[profile]].status is Status.UNKNOWN
+        assert not any(outcome.status is Status.FAILED for outcome in checks.values())
+    else:
+        assert reading.passive_outcome.status is Status.OK, reading.passive_outcome.reason
+        assert all(outcome.status is Status.OK for outcome in checks.values())
+
+    if profile in CHIP_FAILED:
+        assert reading.chip_outcome.status is Status.FAILED
+        assert ("chip_auth" in CHIP_FAILED[profile]) == (reading.chip_auth.outcome.status is Status.FAILED)
+        assert reading.active_auth is not None
+        assert ("active_auth" in CHIP_FAILED[profile]) == (reading.active_auth.outcome.status is Status.FAILED)
+    else:
+        assert reading.chip_outcome.status is Status.OK, reading.chip_outcome.reason
+        assert reading.chip_auth.outcome.status is Status.OK
+        assert reading.active_auth is not None and reading.active_auth.outcome.status is Status.OK
+
+    # Every data group the SOD lists was read, except DG3, which was never even asked for.
+    document = reading.document
+    assert document.sod is not None and 3 in document.sod.data_groups
+    assert EXPECTED_GROUPS <= set(document.files)
+    assert reading.skipped == {}
+    requested = result.card.files_requested()  # type: ignore[attr-defined]
+    assert FID_DG3 not in requested and FID_DG4 not in requested
+    assert {0x0101, 0x0102, 0x010D, 0x010E, 0x010F} <= requested
+
+
+@pytest.mark.parametrize("profile", ["normal", "legacy-3des", "tampered-dg13", "clone", "unknown-csca"])
+def test_the_step_log_and_the_evidence_hold_no_personal_data(profile: str) -> None:
+    reading = read_profile(profile).reading
+    steps = reading.document.steps
+    names = [step.step for step in steps]
+    assert names[0].startswith("access control (") and names[-1] == "passive authentication"
+    assert {"read EF.COM", "read EF.SOD", "read DG13", "chip authentication", "active authentication"} <= set(names)
+    texts = [f"{step.step} {step.note} {step.sw} {step.length}" for step in steps]
+    texts += list(reading.access_attempts)
+    texts.append(json.dumps(reading.evidence(), ensure_ascii=False))
+    texts.append(repr(reading))
+    assert leaked(texts, profile) == []
+    # The log does say what was read and how big it was
+    dg2 = next(step for step in steps if step.step == "read DG2")
+    assert dg2.sw == 0x9000 and dg2.length == len(reading.document.files["DG2"]) > 10_000
+
+
+def test_a_card_refusing_pace_mrz_opens_with_bac_from_the_mrz_alone() -> None:
+    reading = read_profile("refuse-pace-mrz", can=False).reading
+    assert reading.access_method == "bac"
+    methods = [attempt.split(":")[0] for attempt in reading.access_attempts]
+    assert methods == ["card-access", "pace-mrz", "bac"]
+    assert "SW 6982" in reading.access_attempts[1]
+    assert reading.passive_outcome.status is Status.OK and reading.chip_outcome.status is Status.OK
+
+
+def test_the_default_pace_parameters_open_a_card_hiding_ef_cardaccess() -> None:
+    reading = read_profile("card-access-protected", mrz=False).reading
+    assert reading.access_method == "pace-can"
+    assert reading.access_attempts[0].startswith("card-access: failed SW 6982")
+    assert "EF.CardAccess" not in reading.document.files
+
+
+def _other_date(yymmdd: str) -> str:
+    return ("01" if yymmdd[:2] != "01" else "02") + yymmdd[2:]
+
+
+def wrong_mrz(profile: str) -> MrzKey:
+    right = mrz_of(profile)
+    return MrzKey(right.document_number, _other_date(right.date_of_birth), right.date_of_expiry)
+
+
+def wrong_can(profile: str) -> CanKey:
+    right = access_of(profile).can
+    return CanKey(str((int(right) + 1) % 1_000_000).zfill(6))
+
+
+# profile, wrong CAN?, wrong MRZ?, key kinds named, PACE runs, BAC runs
+WRONG_KEY_CASES = [
+    ("normal", True, False, "CAN", 1, 0),
+    ("normal", False, True, "MRZ", 1, 1),  # PACE-MRZ, then BAC: both with the MRZ
+    ("normal", True, True, "CAN,MRZ", 2, 1),
+    ("refuse-pace-mrz", False, True, "MRZ", 1, 1),  # MSE:Set AT refused (6982), then BAC
+    ("legacy-3des", False, True, "MRZ", 0, 1),  # no EF.CardAccess: BAC only
+    ("legacy-3des", True, True, "CAN,MRZ", 1, 1),  # PACE-CAN with default parameters: refused at MSE
+]
+
+
+@pytest.mark.parametrize(("profile", "bad_can", "bad_mrz", "kinds", "pace_runs", "bac_runs"), WRONG_KEY_CASES)
+def test_wrong_keys_fail_naming_the_key_kind_with_each_method_tried_once(
+    profile: str, bad_can: bool, bad_mrz: bool, kinds: str, pace_runs: int, bac_runs: int
+) -> None:
+    card = make_card(profile)
+    with pytest.raises(AuthenticationFailedError) as caught:
+        read_profile(
+            profile,
+            card=card,
+            can=wrong_can(profile) if bad_can else False,
+            mrz=wrong_mrz(profile) if bad_mrz else False,
+        )
+    error = caught.value
+    assert error.key_kind == kinds
+    assert f"({kinds.replace(',', ', ')})" in error.message
+    methods = [attempt.split(":")[0] for attempt in error.attempts]
+    assert len(methods) == len(set(methods)), methods  # no method twice
+    assert sum(method.startswith("pace") for method in methods) == pace_runs
+    assert methods.count("bac") == bac_runs
+    assert all(": failed" in attempt for attempt in error.attempts if not attempt.startswith("card-access"))
+    assert leaked([error.message, *error.attempts], profile) == []
+
+
+@pytest.mark.parametrize(("profile", "bad_can", "bad_mrz", "kinds", "pace_runs", "bac_runs"), WRONG_KEY_CASES)
+def test_wrong_keys_send_a_bounded_number_of_authentication_apdus(
+    profile: str, bad_can: bool, bad_mrz: bool, kinds: str, pace_runs: int, bac_runs: int
+) -> None:
+    wire = WireLog(InProcessTransport(make_card(profile)))
+    with pytest.raises(AuthenticationFailedError):
+        read_document(
+            build_send(wire),
+            can=wrong_can(profile) if bad_can else None,
+            mrz=wrong_mrz(profile) if bad_mrz else None,
+            trust=simulator_trust(),
+            at=READ_AT,
+            aa_challenge=AA_CHALLENGE,
+        )
+    assert wire.count(INS_MSE) == pace_runs  # one MSE:Set AT per PACE run
+    assert wire.count(INS_GENERAL_AUTHENTICATE) <= 4 * pace_runs
+    assert wire.count(INS_GET_CHALLENGE) == bac_runs
+    assert wire.count(INS_EXTERNAL_AUTHENTICATE) == bac_runs
+    assert len(wire.exchanges) <= 3 + 5 * pace_runs + 3 * bac_runs  # EF.CardAccess + the handshakes
+
+
+def test_no_key_at_all_sends_no_authentication_apdu() -> None:
+    wire = WireLog(InProcessTransport(make_card("normal")))
+    with pytest.raises(AuthenticationFailedError, match="no access method"):
+        read_document(build_send(wire), trust=simulator_trust(), at=READ_AT, aa_challenge=AA_CHALLENGE)
+    assert wire.exchanges == []
+
+
+def test_the_right_key_still_opens_the_card_after_a_wrong_one() -> None:
+    card = make_card("normal")
+    with pytest.raises(AuthenticationFailedError):
+        read_profile("normal", card=card, can=wrong_can("normal"), mrz=False)
+    reading = read_profile("normal", card=card, mrz=False).reading
+    assert reading.access_method == "pace-can" and reading.passive_outcome.status is Status.OK
