@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -93,26 +94,37 @@ class PcscReaders:
                 **({} if readers else {"message_key": "error.no_reader"})}
 
 
+def frame_codes(open_frames: Callable[[], Any]) -> Callable[[threading.Event], Iterator[str]]:
+    """The QR loop (agent.qr's decoder and scanner) over the frames of ``open_frames()``: an object
+    with ``read() -> grey frame | None`` and ``close()`` (a camera, or the demo's simulated one)."""
+
+    def codes(stop: threading.Event) -> Iterator[str]:
+        from agent.qr.decoder import create_decoder
+        from agent.qr.scanner import ActivityGate, QrScanner
+
+        frames = open_frames()
+        try:
+            scanner = QrScanner(frames, create_decoder(), timeout_s=None, gate=ActivityGate(), cancel=stop)
+            for event in scanner.events():
+                yield event.symbol.text
+        finally:
+            frames.close()
+
+    return codes
+
+
 def camera_codes(settings: Settings) -> Callable[[threading.Event], Iterator[str]] | None:
     """The QR loop on the configured camera (None when ``qr.camera`` is empty: no camera at this desk)."""
     source = settings.qr.camera.strip()
     if not source:
         return None
 
-    def codes(stop: threading.Event) -> Iterator[str]:
+    def open_frames() -> Any:
         from agent.qr.camera import open_camera
-        from agent.qr.decoder import create_decoder
-        from agent.qr.scanner import ActivityGate, QrScanner
 
-        camera = open_camera(source, width=settings.qr.width, height=settings.qr.height, fps=settings.qr.fps)
-        try:
-            scanner = QrScanner(camera, create_decoder(), timeout_s=None, gate=ActivityGate(), cancel=stop)
-            for event in scanner.events():
-                yield event.symbol.text
-        finally:
-            camera.close()
+        return open_camera(source, width=settings.qr.width, height=settings.qr.height, fps=settings.qr.fps)
 
-    return codes
+    return frame_codes(open_frames)
 
 
 def load_chip_reader(settings: Settings) -> Any:
@@ -156,6 +168,7 @@ class SyncLoop:
         self.retention_days = retention_days
         self.last_report: dict[str, Any] | None = None
         self.last_error = ""
+        self.last_contact_at = 0.0  # monotonic time of the last pass that reached the backend (or failed to)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -190,6 +203,8 @@ class SyncLoop:
                 report = self.syncer.drain()
                 self.last_report = report.to_json()
                 error = report.error
+                if report.error or report.delivered or report.duplicates or report.rejected:
+                    self.last_contact_at = time.monotonic()
             except StoreLockedError as locked:
                 error = f"store: {locked.message}"
             except StoreError as broken:
@@ -283,10 +298,12 @@ class Agent:
             sync = self.store.outbox_status().to_json()
         except StoreError as error:
             sync = {"error": error.message}
-        backend = {"state": self.service.backend_state,
-                   "last_sync_error": self.sync_loop.last_error if self.sync_loop else ""}
-        if backend["state"] == "unknown" and self.sync_loop and self.sync_loop.last_report is not None:
-            backend["state"] = "offline" if self.sync_loop.last_error else "online"
+        # Whichever spoke to the backend last, a lookup or a delivery, says whether it is reachable.
+        state = self.service.backend_state
+        loop = self.sync_loop
+        if loop is not None and loop.last_contact_at > self.service.backend_state_at:
+            state = "offline" if loop.last_error else "online"
+        backend = {"state": state, "last_sync_error": loop.last_error if loop else ""}
         return {"readers": readers, "camera": dict(self.worker.camera_state), "backend": backend, "sync": sync,
                 "site_profile": self.service.profile, "operator": self.audit.operator,
                 "banners": self.page_config.get("banners", [])}
@@ -352,7 +369,7 @@ def build_agent(
                               connect=readers.connect if readers else None, qr_codes=qr_codes)
         agent = Agent(settings=settings, token=token or settings.api.token or new_token(), store=store, audit=audit,
                       service=service, worker=worker, readers=readers, sync_loop=sync_loop, backends=backends,
-                      page_config=dict(page_config or {}))
+                      page_config={"language": settings.site.language, **(page_config or {})})
         agent.api = create_api(service, token=agent.token, allowed_origins=settings.api.allowed_origins,
                                status=agent.status, sync_status=agent.sync_status, page_config=agent.page_config)
         return agent

@@ -296,8 +296,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "reader.armed": ("Đã có số CCCD {id}: hãy chạm thẻ", "ID {id} entered: tap the card now"),
     "reader.reading": ("Đang đọc thẻ... Giữ yên thẻ trên đầu đọc", "Reading the card... Hold it still on the reader"),
     "reader.needs_key": (
-        "Cần số CCCD để mở chip. Quét mã QR trên thẻ hoặc nhập số CCCD, rồi chạm thẻ lại.",
-        "The chip needs the ID number to open. Scan the card's QR code or type the ID number, then tap again.",
+        "Chưa mở được chip: cần số CCCD của thẻ này",
+        "The chip cannot be opened without the card's ID number",
     ),
     "reader.failed": ("Chưa đọc được thẻ", "The card could not be read"),
     "reader.not_cccd": (
@@ -341,7 +341,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "desk.on_chip": ("Trên chip", "On the chip"),
     "desk.same": ("Khớp", "Same"),
     "desk.different": ("Khác", "Different"),
-    "desk.manual.label": ("Nhập số CCCD (12 số) hoặc CMND (9 số)", "Type the ID number (12 digits) or old ID (9 digits)"),
+    "desk.manual.label": (
+        "Nhập số CCCD (12 số) hoặc CMND (9 số)",
+        "Type the ID number (12 digits) or old ID (9 digits)",
+    ),
     "desk.manual.submit": ("Kiểm tra", "Check"),
     "desk.manual.notary_fields": ("Thông tin theo giấy tờ (để đối chiếu)", "Data from the papers (to compare)"),
     "desk.receipt": ("Tải biên nhận", "Download receipt"),
@@ -361,7 +364,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "desk.token.submit": ("Mở", "Open"),
     "desk.token.wrong": ("Mã truy cập không đúng", "Wrong access token"),
-    "desk.connection_lost": ("Mất kết nối với chương trình, đang thử lại...", "Lost contact with the agent, retrying..."),
+    "desk.connection_lost": (
+        "Mất kết nối với chương trình, đang thử lại...",
+        "Lost contact with the agent, retrying...",
+    ),
     "desk.demo_banner": (
         "CHẾ ĐỘ DEMO: thẻ và hệ thống tra cứu là giả lập",
         "DEMO MODE: simulated cards and backends",

@@ -160,8 +160,8 @@ def read_profile(
     profile: str,
     *,
     card: SimulatedCard | None = None,
-    can: CanKey | None | bool = True,
-    mrz: MrzKey | None | bool = True,
+    can: CanKey | bool | None = True,
+    mrz: MrzKey | bool | None = True,
     trust: TrustStore | None = None,
     limits: ReadLimits | None = None,
     progress: FileProgress | None = None,
@@ -220,7 +220,7 @@ def leaked(texts: Iterable[str], profile: str) -> list[str]:
     return [value for value in personal_values(profile) if value in joined]
 
 
-def arm_after(file_name: str, action: Callable[[], None]) -> FileProgress:
+def arm_after(file_name: str, action: Callable[[], object]) -> FileProgress:
     """A progress callback that runs ``action`` once, as soon as ``file_name`` has been read whole
     (the next command the card sees belongs to the next file)."""
     fired = False

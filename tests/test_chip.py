@@ -164,7 +164,7 @@ def test_logs_hold_no_personal_data_even_with_the_apdu_trace(caplog: pytest.LogC
     caplog.set_level(logging.DEBUG)
     chip_read("normal", traced)
     lines = [record.getMessage() for record in caplog.records]
-    assert sum(line.startswith("APDU ") for line in lines) >= 30  # the trace ran: one line per APDU
+    assert sum(line.startswith("APDU ") for line in lines) >= 20  # the trace ran: one line per APDU
     assert any(line.startswith("chip read: pace-can") for line in lines)
     assert leaked(lines, "normal") == []
 

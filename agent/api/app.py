@@ -25,7 +25,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,6 +44,12 @@ PAGE_TEXT_PREFIXES = ("desk.", "verdict.", "reason.", "next.", "reader.", "check
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#0b4f8a"/>'
+    '<text x="16" y="22" font-family="Arial,sans-serif" font-size="15" font-weight="700" fill="#fff" '
+    'text-anchor="middle">ID</text></svg>'
 )
 
 bearer_scheme = HTTPBearer(auto_error=False, description="the agent's access token")
@@ -215,6 +221,10 @@ def create_api(
             raise ApiError(404, "not_found", "error.not_found", "no result with this id (or it was purged)")
         headers = {"Content-Disposition": f'attachment; filename="receipt-{result_id}.json"'} if download else None
         return JSONResponse(found, headers=headers)
+
+    @app.get("/favicon.svg", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(FAVICON, media_type="image/svg+xml")
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

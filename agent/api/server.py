@@ -113,6 +113,8 @@ class LoopbackServer:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        with contextlib.suppress(OSError):
+            self.socket.close()  # never served, or served and done: the port is free again
 
 
 class _Server(uvicorn.Server):

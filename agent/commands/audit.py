@@ -50,7 +50,8 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
         return 0 if report.ok else EXIT_BROKEN
     print(f"{path}")
-    print(f"  {report.entries} mục / entries" + (f"  ({report.first_at} → {report.last_at})" if report.first_at else ""))
+    span = f"  ({report.first_at} → {report.last_at})" if report.first_at else ""
+    print(f"  {report.entries} mục / entries{span}")
     for operator, count in sorted(report.operators.items()):
         print(f"  {operator}: {count}")
     if not report.macs_checked:

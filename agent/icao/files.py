@@ -13,10 +13,12 @@ after every chunk and a cancel callable is checked between chunks.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Callable
 
 from agent.errors import (
     ApduError,
+    CardRemovedError,
     DocumentError,
     OperationCancelledError,
     SecureMessagingError,
@@ -55,8 +57,10 @@ TAG_OFFSET = 0x54
 TAG_DISCRETIONARY_DATA = 0x53
 
 MAX_SHORT_OFFSET = 0x7FFF  # P1 bit 8 of READ BINARY B0 flags a short EF identifier instead
-HEADER_PROBE_LENGTH = 8  # tag (up to 2 bytes) and length (up to 5 bytes) of any LDS file
-DEFAULT_EXTENDED_CHUNK = 4096
+HEADER_MIN_LENGTH = 8  # tag (up to 2 bytes) and length (up to 5 bytes) of any LDS file
+# The largest extended read we ask for; the secure-messaging overhead caps it a little lower. A reader
+# that refuses it falls back to short reads once and the per-reader ReadLimits remembers that.
+DEFAULT_EXTENDED_CHUNK = 65536
 DEFAULT_MAX_FILE_SIZE = 1 << 20
 SW1_WRONG_LE = 0x6C
 STEP_DOWN_SWS = frozenset({SW_WRONG_LENGTH, SW_WRONG_P1P2, SW_WARNING_END_OF_FILE})
@@ -163,7 +167,12 @@ def read_selected(
     """Read the currently selected EF whole (see :func:`read_ef`)."""
     reader = _ChunkReader(send, limits, suite, card_supports_extended is not False, label)
     _check_cancel(cancel)
-    head = reader.read(0, HEADER_PROBE_LENGTH, learn=False)
+    # The first read asks for a whole chunk, not just the header: a small file then costs one READ
+    # BINARY (a card answers a file shorter than Le with what it has, 9000 or 6282). A card that
+    # complains about the length instead gets the classic 8-byte header read.
+    head = reader.read(0, reader.first_chunk(), learn=False, step_down=False)
+    if head is None:
+        head = reader.read(0, HEADER_MIN_LENGTH, learn=False)
     try:
         _header_size, total = tlv.header_length(head)
     except TlvError as exc:
@@ -221,8 +230,22 @@ class _ChunkReader:
             min(self._limits.max_extended_chunk, max_plain_read(self._suite, extended=True)), self._short_limit()
         )
 
-    def read(self, offset: int, wanted: int, *, learn: bool = True) -> bytes:
-        """At least one byte of the current EF from ``offset`` (at most ``wanted``)."""
+    def first_chunk(self) -> int:
+        """The size of the first read of a file: the largest chunk this reader and card allow."""
+        if self._extended_allowed and self._limits.extended_ok is not False:
+            return self._extended_limit()
+        return self._short_limit()
+
+    @typing.overload
+    def read(self, offset: int, wanted: int, *, learn: bool = ...) -> bytes: ...
+
+    @typing.overload
+    def read(self, offset: int, wanted: int, *, learn: bool = ..., step_down: bool) -> bytes | None: ...
+
+    def read(self, offset: int, wanted: int, *, learn: bool = True, step_down: bool = True) -> bytes | None:
+        """At least one byte of the current EF from ``offset`` (at most ``wanted``). With
+        ``step_down=False`` a length complaint returns None instead of a smaller retry (6Cxx, which
+        names the exact length, is still followed)."""
         odd = offset > MAX_SHORT_OFFSET
         needed = wanted + _odd_header_length(wanted) if odd else wanted
         short_limit = self._short_limit()
@@ -239,6 +262,8 @@ class _ChunkReader:
             extended = size > max_plain_read(self._suite)
             try:
                 response = self._read_binary(offset, size, odd, wanted, extended)
+            except CardRemovedError:
+                raise  # says nothing about what the reader can take
             except (TransportError, SecureMessagingError):
                 if extended:
                     self._limits.extended_ok = False  # the reader or card choked on it: never again
@@ -256,6 +281,8 @@ class _ChunkReader:
             if extended:
                 self._limits.extended_ok = False
                 smaller = min(needed, short_limit)
+            elif not step_down and response.sw1 != SW1_WRONG_LE:
+                return None
             elif response.sw1 == SW1_WRONG_LE and 0 < (response.sw2 or SHORT_MAX_LE) < size:
                 smaller = response.sw2 or SHORT_MAX_LE
             else:

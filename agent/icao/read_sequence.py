@@ -29,6 +29,7 @@ from agent.icao.keys import CanKey, MrzKey
 from agent.icao.lds.document import FID_COM, FID_SOD, FILE_COM, FILE_SOD, ChipDocument, ReadStep
 from agent.icao.passive_auth import PassiveAuthResult, passive_authentication
 from agent.icao.secure_messaging import SecureChannel, SecureMessaging
+from agent.icao.security_infos import SecurityInfos
 from agent.icao.transport import Send
 from agent.icao.trust import TrustStore
 from agent.models import Outcome, Status
@@ -37,6 +38,8 @@ from agent.models import Outcome, Status
 EAC_PROTECTED_GROUPS = frozenset({3, 4})
 # What a CCCD holds (reference/CCCD.md), used when neither EF.SOD nor EF.COM says what to read.
 CCCD_DATA_GROUPS = (1, 2, 13, 14, 15)
+# A card that cannot check a command's MAC answers these in plain (Doc 9303-11 §9.8.6.2).
+SM_FAILURE_SWS = frozenset({0x6987, 0x6988})
 
 FileProgress = Callable[[str, int, int], None]
 
@@ -122,65 +125,51 @@ def read_document(
     chip_authentication: bool = True,
     active_authentication: bool = True,
 ) -> ChipReading:
-    """Read and check a CCCD over ``send`` (the plain processor chain of a freshly reset card)."""
+    """Read and check a CCCD over ``send`` (the plain processor chain of a freshly reset card).
+
+    Order: access control, EF.COM, EF.SOD, DG14, Chip Authentication (the next file read through the
+    new keys proves them), the other data groups, Active Authentication, passive authentication.
+    """
     limits = limits if limits is not None else ReadLimits()
-    document = ChipDocument()
-
-    def step(name: str, started: float, *, sw: int | None = None, length: int = 0, note: str = "") -> None:
-        document.log(ReadStep(name, sw, length, (clock() - started) * 1000.0, note))
-
     started = clock()
     opened = access.open_secure_channel(send, can=can, mrz=mrz, order=order, rng=rng, clock=clock, limits=limits)
-    step(f"access control ({opened.method})", started, note="; ".join(str(a) for a in opened.attempts))
+    session = _Session(send, opened.send, opened.channel.suite, limits, clock, progress, cancel)
+    session.step(f"access control ({opened.method})", started, note="; ".join(str(a) for a in opened.attempts))
+    document = session.document
     if opened.card_access is not None:
         document.add_file("EF.CardAccess", opened.card_access)
-    secure: Send = opened.send
-    suite: CipherSuite = opened.channel.suite
-    skipped: dict[str, str] = {}
 
-    def read_file(fid: int, name: str) -> bytes | None:
+    def reopen() -> None:
+        """A failed key switch broke the channel: open it again with the method that worked."""
         began = clock()
-        try:
-            data = read_ef(
-                secure,
-                fid,
-                limits=limits,
-                suite=suite,
-                cancel=cancel,
-                progress=(lambda done, total: progress(name, done, total)) if progress else None,
-            )
-        except ApduError as exc:  # 6982, 6A82 and other refusals of one file: note it and go on
-            skipped[name] = f"SW {exc.sw:04X}"
-            step(f"read {name}", began, sw=exc.sw, note=type(exc).__name__)
-            return None
-        step(f"read {name}", began, sw=0x9000, length=len(data))
-        problem = document.add_file(name, data)
-        if problem is not None:
-            document.steps[-1] = dataclasses.replace(document.steps[-1], note=f"malformed: {problem.message}")
-        return data
+        again = access.open_secure_channel(send, can=can, mrz=mrz, order=(opened.method,), rng=rng, clock=clock,
+                                           limits=limits)  # fmt: skip
+        session.use(again.send, again.channel.suite)
+        session.step(f"access control again ({again.method})", began)
 
-    read_file(FID_COM, FILE_COM)
-    read_file(FID_SOD, FILE_SOD)
-    for number in _groups_to_read(document):
-        read_file(fid_of_dg(number), f"DG{number}")
+    session.read_file(FID_COM, FILE_COM)
+    session.read_file(FID_SOD, FILE_SOD)
+    groups = _groups_to_read(document)
+    if 14 in groups:
+        groups.remove(14)
+        session.read_file(fid_of_dg(14), "DG14")
 
     chip_auth = ChipAuthOutcome(Outcome.not_supported("no DG14 Chip Authentication key"))
     if chip_authentication and document.dg14 is not None and document.dg14.chip_authentication_keys:
         began = clock()
-        chip_auth, new_channel = _chip_authentication(send, secure, document, limits, rng)
-        step("chip authentication", began, note=str(chip_auth.outcome.status))
+        chip_auth, new_channel = _chip_authentication(session.secure, document.dg14, rng)
         if new_channel is not None:
-            secure, suite = SecureChannel(send, new_channel), new_channel.suite
-        elif chip_auth.outcome.status is Status.FAILED:
-            # The failed key switch broke the channel: open it again so that AA can still run.
-            began = clock()
-            reopened = access.open_secure_channel(
-                send, can=can, mrz=mrz, order=(opened.method,), rng=rng, clock=clock, limits=limits
-            )
-            secure, suite = reopened.send, reopened.channel.suite
-            step(f"access control again ({reopened.method})", began)
+            chip_auth = _prove_new_keys(session, new_channel, groups, chip_auth)
+        session.step("chip authentication", began, note=str(chip_auth.outcome.status))
+        if chip_auth.outcome.status is Status.FAILED:
+            reopen()
     elif "DG14" in document.problems:
         chip_auth = ChipAuthOutcome(Outcome.failed(f"DG14 is malformed: {document.problems['DG14'].message}"))
+
+    for number in groups:
+        name = f"DG{number}"
+        if name not in document.files and name not in session.skipped:  # the CA proof may have read it
+            session.read_file(fid_of_dg(number), name)
 
     active: ActiveAuthResult | None = None
     if active_authentication and document.dg15 is not None:
@@ -189,15 +178,15 @@ def read_document(
             document.dg14 is not None and document.dg14.active_authentication
         ) else None
         active = perform_active_authentication(
-            secure, document.dg15.public_key_der, aa_challenge, signature_algorithm_oid=algorithm
+            session.secure, document.dg15.public_key_der, aa_challenge, signature_algorithm_oid=algorithm
         )
-        step("active authentication", began, note=str(active.outcome.status))
+        session.step("active authentication", began, note=str(active.outcome.status))
     elif active_authentication and "DG15" in document.problems:
         active = ActiveAuthResult(Outcome.failed("DG15 is malformed"), aa_challenge, b"")
 
     began = clock()
     passive, passive_outcome = _passive(document, trust, at)
-    step("passive authentication", began, note=str(passive_outcome.status))
+    session.step("passive authentication", began, note=str(passive_outcome.status))
     return ChipReading(
         document=document,
         access_method=opened.method,
@@ -206,8 +195,73 @@ def read_document(
         active_auth=active,
         passive=passive,
         passive_outcome=passive_outcome,
-        skipped=skipped,
+        skipped=session.skipped,
     )
+
+
+class _ProofFailedError(Exception):
+    """The first read through the Chip Authentication keys was not answered under those keys."""
+
+
+class _Session:
+    """The state of one read: the current secure channel, the document being filled, the log."""
+
+    def __init__(
+        self,
+        plain: Send,
+        secure: Send,
+        suite: CipherSuite,
+        limits: ReadLimits,
+        clock: Callable[[], float],
+        progress: FileProgress | None,
+        cancel: CancelCheck | None,
+    ) -> None:
+        self.plain = plain
+        self.secure = secure
+        self.suite = suite
+        self.limits = limits
+        self.clock = clock
+        self.progress = progress
+        self.cancel = cancel
+        self.document = ChipDocument()
+        self.skipped: dict[str, str] = {}
+
+    def use(self, secure: Send, suite: CipherSuite) -> None:
+        self.secure, self.suite = secure, suite
+
+    def step(self, name: str, started: float, *, sw: int | None = None, length: int = 0, note: str = "") -> None:
+        self.document.log(ReadStep(name, sw, length, (self.clock() - started) * 1000.0, note))
+
+    def read_file(self, fid: int, name: str, *, proof: bool = False) -> bytes | None:
+        """Read one file through the current channel and keep it. A refusal of this one file is
+        noted and the read goes on; with ``proof``, an answer not protected under the current keys
+        raises _ProofFailedError instead."""
+        began = self.clock()
+        progress = self.progress
+        try:
+            data = read_ef(
+                self.secure,
+                fid,
+                limits=self.limits,
+                suite=self.suite,
+                cancel=self.cancel,
+                progress=(lambda done, total: progress(name, done, total)) if progress else None,
+            )
+        except SecureMessagingError:
+            if proof:
+                raise _ProofFailedError from None
+            raise
+        except ApduError as exc:  # 6982, 6A82 and other refusals of one file: note it and go on
+            if proof and exc.sw in SM_FAILURE_SWS:
+                raise _ProofFailedError from None
+            self.skipped[name] = f"SW {exc.sw:04X}"
+            self.step(f"read {name}", began, sw=exc.sw, note=type(exc).__name__)
+            return None
+        self.step(f"read {name}", began, sw=0x9000, length=len(data))
+        problem = self.document.add_file(name, data)
+        if problem is not None:
+            self.document.steps[-1] = dataclasses.replace(self.document.steps[-1], note=f"malformed: {problem.message}")
+        return data
 
 
 def _groups_to_read(document: ChipDocument) -> list[int]:
@@ -221,12 +275,9 @@ def _groups_to_read(document: ChipDocument) -> list[int]:
 
 
 def _chip_authentication(
-    plain: Send, secure: Send, document: ChipDocument, limits: ReadLimits, rng: Callable[[int], bytes]
+    secure: Send, infos: SecurityInfos, rng: Callable[[int], bytes]
 ) -> tuple[ChipAuthOutcome, SecureMessaging | None]:
-    """Run CA over the current channel ``secure`` and prove the new keys by reading EF.COM again
-    through a new channel over the plain chain ``plain``."""
-    assert document.dg14 is not None
-    infos = document.dg14
+    """Run CA over the current channel; the new channel's keys are proven by the next read."""
     key = infos.chip_authentication_keys[0]
     protocol = next(
         (info.protocol_oid for info in infos.chip_authentication if info.key_id in (None, key.key_id)),
@@ -240,16 +291,33 @@ def _chip_authentication(
         return ChipAuthOutcome(Outcome.unknown(f"unsupported Chip Authentication: {exc}"), protocol), None
     except AuthenticationFailedError as exc:
         return ChipAuthOutcome(Outcome.failed(f"the chip refused Chip Authentication: {exc.message}"), protocol), None
-    channel = SecureMessaging(result.suite, result.k_enc, result.k_mac, 0)
-    proof = SecureChannel(plain, channel)
-    try:
-        again = read_ef(proof, FID_COM, limits=limits, suite=result.suite)
-    except (SecureMessagingError, ApduError) as exc:
-        reason = "the chip could not continue with the Chip Authentication keys: it does not hold the DG14 key"
-        return ChipAuthOutcome(Outcome.failed(f"{reason} ({type(exc).__name__})"), protocol), None
-    if document.files.get(FILE_COM) not in (None, again):
-        return ChipAuthOutcome(Outcome.failed("EF.COM read after Chip Authentication differs"), protocol), None
-    return ChipAuthOutcome(Outcome.ok(), protocol), channel
+    return ChipAuthOutcome(Outcome.ok(), protocol), SecureMessaging(result.suite, result.k_enc, result.k_mac, 0)
+
+
+def _prove_new_keys(
+    session: _Session, channel: SecureMessaging, groups: list[int], started: ChipAuthOutcome
+) -> ChipAuthOutcome:
+    """Switch to the Chip Authentication keys; the first file read through them (the next data group
+    due, else EF.COM again) is answered under those keys only by a chip that holds the DG14 key."""
+    previous = (session.secure, session.suite)
+    session.use(SecureChannel(session.plain, channel), channel.suite)
+    pending = [(fid_of_dg(number), f"DG{number}") for number in groups] + [(FID_COM, FILE_COM)]
+    for fid, name in pending:
+        expected = session.document.files.get(name) if name == FILE_COM else None
+        try:
+            data = session.read_file(fid, name, proof=True)
+        except _ProofFailedError:
+            session.use(*previous)
+            reason = "the chip could not continue with the Chip Authentication keys: it does not hold the DG14 key"
+            return ChipAuthOutcome(Outcome.failed(reason), started.protocol_oid)
+        if data is None:
+            continue  # a refusal in plain words proves nothing: try the next file
+        if expected is not None and data != expected:
+            differs = Outcome.failed("EF.COM read after Chip Authentication differs")
+            return ChipAuthOutcome(differs, started.protocol_oid)
+        return started
+    return ChipAuthOutcome(Outcome.unknown("no file could be read to prove the Chip Authentication keys"),
+                           started.protocol_oid)  # fmt: skip
 
 
 def _passive(document: ChipDocument, trust: TrustStore, at: datetime) -> tuple[PassiveAuthResult | None, Outcome]:

@@ -8,18 +8,20 @@ ZBAR_CFG_BINARY (= 4, which pyzbar 0.1.9 does not name; set through ``pyzbar.wra
 zxing-cpp's ``bytes`` are used rather than its ``text``. Only bytes that are not UTF-8 (a foreign code
 with an ECI header, say) fall back to the decoder's own transcoding, marked ``exact_bytes=False``.
 
-The cascade was chosen by ``benchmarks/qr.py`` (numbers in benchmarks/results/qr.json). zxing-cpp
-on the full frame found as many "normal" codes as zbar and both OpenCV detectors, and more "hard"
-ones, at a tenth of their time (about 1 ms at 640x480, 2 ms at 1280x720, 3 ms at 1920x1080), so it
-is the first pass at every size and a downscaled fast pass is not needed. Each later pass recovers
-a class of "hard" frames the first one misses and costs little when it fails: a 3x3 box filter
-(sensor noise in low light), an unsharp mask built on that box filter (defocus, motion blur), a 2x
-upscale of the regions where zxing-cpp located a code it could not read (small codes), and on small
-frames a 2x upscale of the whole frame. zbar, even in binary mode, recovered none of the frames the
-zxing-cpp passes missed and costs 7 ms (640x480) to 18 ms (1280x720) per empty frame, so it is not
-in the default cascade: it is the decoder when zxing-cpp is not installed, and can be added as a
-last pass (``create_decoder(with_zbar=True)``). Resizing and filtering use numpy and Pillow: cv2
-stays in agent.qr.camera.
+The cascade was chosen by ``benchmarks/qr.py`` (numbers in benchmarks/results/qr.json, one core).
+zxing-cpp on the full frame read 100 % of the "normal" tier at every size and 83-89 % of the "hard"
+one, in a median 0.9 / 1.8 / 4.7 ms at 640x480 / 1280x720 / 1920x1080; zbar (binary mode) read
+97-99 % and 59-63 % in 7 / 21 / 59 ms, OpenCV's QRCodeDetector 78-84 % and 38-49 % in 12-87 ms, its
+Aruco variant 99 % and 61-70 % in 12-80 ms. So zxing-cpp is the first pass at every size, and no
+downscaled fast pass is needed: it already stays far under 33 ms at 1080p (zbar on a 2x2-averaged
+frame was faster than zbar but lost a quarter of the normal codes). Each later pass recovers a class
+of "hard" frames the first one misses and costs little when it fails: a 3x3 box filter (sensor noise
+in low light), an unsharp mask built on that box filter (defocus, motion blur), and a 2x upscale of
+the regions where zxing-cpp located a code it could not read (small codes). A whole-frame 2x upscale
+recovered nothing more and cost 6 ms per empty 640x480 frame, so it is not in the cascade. zbar did
+not recover any frame the zxing-cpp passes missed, so it is not in the default cascade either: the
+same passes run on zbar when zxing-cpp is not installed, and ``create_decoder(with_zbar=True)`` adds
+it as a last pass. Resizing and filtering use numpy and Pillow: cv2 stays in agent.qr.camera.
 """
 
 from __future__ import annotations
@@ -50,7 +52,6 @@ ZBAR_CFG_ENABLE = 0
 ZBAR_CFG_BINARY = 4
 ZBAR_FOURCC_Y800 = 0x30303859  # "Y800": 8-bit grey, one byte per pixel
 
-UPSCALE_FRAMES_UP_TO = 800  # frames at most this wide get the whole-frame 2x upscale pass
 ROI_MARGIN = 0.3  # a located code's box grows by this fraction of its size on each side
 ROI_MAX_REGIONS = 2
 
@@ -407,7 +408,6 @@ def default_stages(zxing: SymbolDecoder | None, zbar: SymbolDecoder | None = Non
         Stage(f"{primary.name}-denoised", primary, view="denoised", locate=True),
         Stage(f"{primary.name}-sharpened", primary, view="sharpened"),
         Stage(f"{primary.name}-regions", primary, regions=True),
-        Stage(f"{primary.name}-upscaled", primary, view="upscaled", max_width=UPSCALE_FRAMES_UP_TO),
     ]
     if zbar is not None and zbar is not primary:
         stages.append(Stage("zbar", zbar))

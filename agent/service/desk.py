@@ -175,6 +175,7 @@ class DeskService:
                                   and isinstance(e.get("data"), dict) and e["data"].get("result_id")]
         self.reader_state: dict[str, Any] = {"state": "idle", "message_key": "reader.idle"}
         self.backend_state = "unknown"
+        self.backend_state_at = 0.0  # monotonic time of the last answer (or failure) of a backend
 
     # --- the key for the next tap -----------------------------------------------------------------
 
@@ -258,6 +259,9 @@ class DeskService:
             self.report_read_error(error, reader=reader)
             return None
         read_ms = (self._monotonic() - started) * 1000
+        with self._state_lock:
+            if self._hint is hint:
+                self._hint = None  # the key opened its card; the next citizen brings their own
         problems = list(self._id_problems(chip.identity))
         if hint.identity is not None and _different_people(hint.identity, chip.identity):
             problems.insert(0, "reason.qr_chip_mismatch")
@@ -270,7 +274,7 @@ class DeskService:
 
     def report_read_error(self, error: AgentError, *, reader: str = "") -> None:
         """A tap that gave no result: tell the desk what to do, keep a trace without personal data."""
-        log.info("card read failed on %r: %s", reader, type(error).__name__)
+        log.info("card read failed on %r: %s: %s", reader, type(error).__name__, error.message)
         self._set_reader("error", error.message_key, error=type(error).__name__, retryable=error.retryable)
         self._audit(audit_module.ACTION_READ_FAILED,
                     {"reader": reader, "error": type(error).__name__, "message_key": error.message_key})
@@ -297,6 +301,7 @@ class DeskService:
                 assert capture.result is not None
                 check, events, cache = capture.result.checks[0], capture.events, capture.cache
                 self.backend_state = "offline" if (check.from_cache or check.status == "unavailable") else "online"
+                self.backend_state_at = self._monotonic()
                 if check.kind == "roster" and check.status == "on_roster":
                     already = self._checked_in_before(identity.id_number, check)
                     if already:
@@ -343,7 +348,11 @@ class DeskService:
                         self._faces.popitem(last=False)
         from agent.service.views import result_view  # the view module is presentation only
 
-        self._set_reader("idle", "reader.idle")
+        hint = self.current_hint()
+        if hint is not None:
+            self._set_reader("armed", "reader.armed", id_masked=mask_id(hint.id_number))
+        else:
+            self._set_reader("idle", "reader.idle")
         self.hub.publish("result", result_view(desk))
         if self.on_recorded is not None and events:
             self.on_recorded(result)  # e.g. wake the syncer: the backend may be reachable right now

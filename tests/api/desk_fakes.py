@@ -34,7 +34,8 @@ def qr_text(id_number: str = ID_HANG, name: str = NAME_HANG, dob: str = "0605198
     return f"{id_number}|123456789|{name}|{dob}|{sex}|Số 12, đường Lê Lợi, phường Điện Biên, Thanh Hóa|01022021"
 
 
-def identity(id_number: str = ID_HANG, name: str = NAME_HANG, dob: date = date(1987, 5, 6), sex: str = "Nữ") -> Identity:
+def identity(id_number: str = ID_HANG, name: str = NAME_HANG, dob: date = date(1987, 5, 6),
+             sex: str = "Nữ") -> Identity:
     return Identity(id_number=id_number, full_name=name, date_of_birth=dob, sex=sex,
                     address="Số 12, đường Lê Lợi, phường Điện Biên, Thanh Hóa", nationality="Việt Nam")
 

@@ -1,0 +1,468 @@
+// The desk page: shows the latest verification, live, from the agent's local API.
+// The access token comes from the URL fragment (#token=..., never sent to a server) or from the
+// operator, and is kept for this tab only (sessionStorage). Every text comes from the agent's
+// message catalogue (Vietnamese first, English on demand). Data is always written with textContent:
+// names and addresses come from QR codes and cards, never trusted as HTML.
+"use strict";
+
+(() => {
+  const TOKEN_KEY = "cccd-agent-token";
+  const LANG_KEY = "cccd-agent-lang";
+  const STATUS_EVERY_MS = 5000;
+  const HISTORY_SIZE = 8;
+  const VERDICT_ICONS = { verified: "✓", warning: "!", rejected: "✕", cannot_check: "?" };
+
+  let token = "";
+  let lang = localStorage.getItem(LANG_KEY) || "vi";
+  let texts = {};
+  let config = {};
+  let current = null;
+  let readerState = null;
+  let streamAbort = null;
+
+  const $ = (id) => document.getElementById(id);
+
+  // --- texts -------------------------------------------------------------------------------------
+
+  function t(key, params) {
+    const entry = texts[key];
+    let text = entry ? (entry[lang] || entry.vi) : key;
+    if (params) {
+      for (const [name, value] of Object.entries(params)) text = text.split("{" + name + "}").join(value);
+    }
+    return text;
+  }
+
+  function pick(pair) {
+    if (!pair) return "";
+    return pair[lang] || pair.vi || "";
+  }
+
+  function applyStaticTexts() {
+    document.documentElement.lang = lang;
+    for (const node of document.querySelectorAll("[data-t]")) {
+      const key = node.getAttribute("data-t");
+      if (texts[key]) node.textContent = t(key);
+    }
+    document.title = t("desk.title");
+    $("lang").textContent = t("desk.language");
+    $("profile").textContent = config.site_profile ? t("desk.profile." + config.site_profile) : "";
+    $("notary-fields").hidden = config.site_profile !== "notary";
+    renderBanners();
+  }
+
+  // --- formatting --------------------------------------------------------------------------------
+
+  function day(iso) {
+    if (!iso) return "—";
+    const [y, m, d] = iso.slice(0, 10).split("-");
+    return `${d}/${m}/${y}`;
+  }
+
+  function moment(iso) {
+    if (!iso) return "—";
+    const when = new Date(iso);
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${pad(when.getHours())}:${pad(when.getMinutes())} ${pad(when.getDate())}/${pad(when.getMonth() + 1)}/${when.getFullYear()}`;
+  }
+
+  function sexText(value) {
+    if (!value) return "—";
+    const v = value.toLowerCase();
+    if (lang === "en") return v === "nam" || v === "m" ? "Male" : v === "nữ" || v === "f" ? "Female" : value;
+    return v === "m" ? "Nam" : v === "f" ? "Nữ" : value;
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // --- the API -----------------------------------------------------------------------------------
+
+  async function api(path, options = {}) {
+    const headers = Object.assign({ Authorization: "Bearer " + token }, options.headers || {});
+    const response = await fetch(path, Object.assign({}, options, { headers, cache: "no-store" }));
+    if (response.status === 401) {
+      askToken(true);
+      throw new Error("unauthorized");
+    }
+    return response;
+  }
+
+  async function apiJson(path, options) {
+    const response = await api(path, options);
+    const body = await response.json();
+    if (!response.ok) {
+      const error = new Error("api");
+      error.body = body;
+      throw error;
+    }
+    return body;
+  }
+
+  // --- rendering ---------------------------------------------------------------------------------
+
+  function renderBanners() {
+    const box = $("banners");
+    box.replaceChildren();
+    for (const key of config.banners || []) box.appendChild(el("div", "banner", t(key)));
+    box.hidden = !(config.banners || []).length;
+  }
+
+  function renderReader(state) {
+    readerState = state;
+    if (!state) return;
+    const box = $("reader");
+    box.className = "reader reader-" + state.state;
+    const params = state.id_masked ? { id: state.id_masked } : undefined;
+    $("reader-text").textContent = texts[state.message_key] ? t(state.message_key, params) : pick(state.text);
+    $("reader-next").textContent = state.next_key ? t(state.next_key) : "";
+    const progress = $("progress");
+    progress.hidden = state.state !== "reading";
+    $("progress-bar").style.width = Math.round((state.fraction || 0) * 100) + "%";
+  }
+
+  function renderResult(result) {
+    current = result;
+    const box = $("result");
+    if (!result) {
+      box.className = "result result-empty";
+      $("verdict-text").textContent = t("desk.waiting");
+      $("verdict-icon").textContent = "";
+      for (const id of ["result-body", "next", "comparison", "reasons-box", "actions", "offline"]) $(id).hidden = true;
+      return;
+    }
+    box.className = "result result-" + result.verdict;
+    $("verdict-icon").textContent = VERDICT_ICONS[result.verdict] || "";
+    $("verdict-text").textContent = t("verdict." + result.verdict);
+    const offline = $("offline");
+    offline.hidden = !result.offline;
+    offline.textContent = result.offline ? t("desk.offline", { time: moment(result.offline_since) }) : "";
+
+    $("result-body").hidden = false;
+    const face = $("face");
+    if (result.face) {
+      face.src = result.face;
+      face.alt = result.display.full_name || "";
+      face.hidden = false;
+      $("face-none").hidden = true;
+    } else {
+      face.removeAttribute("src");
+      face.hidden = true;
+      $("face-none").hidden = false;
+    }
+    $("name").textContent = result.display.full_name || "—";
+    $("dob").textContent = day(result.display.date_of_birth);
+    $("sex").textContent = sexText(result.display.sex);
+    $("idmasked").textContent = result.display.id_masked || result.display.old_id_masked || "—";
+    $("source").textContent = t("desk.source." + result.source);
+    $("time").textContent = moment(result.created_at);
+
+    const badge = $("badge");
+    badge.className = "badge badge-" + result.badge;
+    badge.textContent = t("desk.badge." + result.badge);
+
+    renderEntitlement(result);
+    renderNext(result);
+    renderComparison(result.comparison || []);
+    renderReasons(result);
+    $("actions").hidden = false;
+  }
+
+  function fact(list, labelKey, value, className) {
+    const row = el("div", className);
+    row.appendChild(el("dt", "", t(labelKey)));
+    row.appendChild(el("dd", "", value));
+    list.appendChild(row);
+  }
+
+  function renderEntitlement(result) {
+    const ent = result.entitlement;
+    const box = $("entitlement");
+    const list = $("ent-facts");
+    list.replaceChildren();
+    if (!ent) {
+      box.hidden = true;
+      return;
+    }
+    box.hidden = false;
+    box.className = "entitlement entitlement-" + ent.status;
+    const key = `check.${ent.kind}.${ent.status}`;
+    $("ent-status").textContent = texts[key] ? t(key) : ent.status;
+    const d = ent.details || {};
+    if (ent.kind === "insurance" && d.card_number) {
+      fact(list, "desk.insurance_card", d.card_number, "mono");
+      fact(list, "desk.valid_until", day(d.valid_to), ent.status === "valid" ? "good" : "bad");
+      fact(list, "desk.benefit_level", d.benefit_rate ? `${d.benefit_level} (${d.benefit_rate}%)` : String(d.benefit_level));
+      fact(list, "desk.facility", `${d.facility_code} · ${d.facility_name}`);
+    } else if (ent.kind === "roster" && d.candidate_no) {
+      fact(list, "desk.seat", d.candidate_no, "mono big");
+      fact(list, "desk.session", d.session_id || "", "mono");
+    }
+  }
+
+  function renderNext(result) {
+    const list = $("next-list");
+    list.replaceChildren();
+    for (const step of result.next_steps || []) list.appendChild(el("li", "", t(step.key)));
+    $("next").hidden = !(result.next_steps || []).length;
+  }
+
+  function renderComparison(rows) {
+    const body = $("comparison-rows");
+    body.replaceChildren();
+    for (const row of rows) {
+      const tr = el("tr", row.same ? "same" : "different");
+      tr.appendChild(el("th", "", t("desk." + row.field)));
+      tr.appendChild(el("td", "", row.field === "date_of_birth" ? day(row.entered) : row.entered));
+      tr.appendChild(el("td", "", row.field === "date_of_birth" ? day(row.chip) : row.chip));
+      tr.appendChild(el("td", "flag", row.same ? "✓ " + t("desk.same") : "≠ " + t("desk.different")));
+      body.appendChild(tr);
+    }
+    $("comparison").hidden = !rows.length;
+  }
+
+  function renderReasons(result) {
+    const list = $("reasons");
+    list.replaceChildren();
+    for (const reason of result.reasons || []) list.appendChild(el("li", "", t(reason.key)));
+    const tech = $("tech");
+    tech.replaceChildren();
+    for (const line of (result.authenticity && result.authenticity.reasons) || []) tech.appendChild(el("li", "", line));
+    $("reasons-box").hidden = !(result.reasons || []).length;
+    $("reasons-box").open = result.verdict !== "verified";
+  }
+
+  function renderStatusItem(id, ok, text) {
+    const item = $(id);
+    item.className = ok === true ? "ok" : ok === false ? "bad" : ok === "warn" ? "warn" : "unknown";
+    item.querySelector("b").textContent = text;
+  }
+
+  function renderStatus(status) {
+    const readers = status.readers || {};
+    const readerCount = (readers.readers || []).length;
+    renderStatusItem("st-reader", readers.state === "ok" ? true : readers.state === "disabled" ? null : false,
+      readers.state === "ok" ? t("desk.status.ok") + (readerCount > 1 ? ` (${readerCount})` : "")
+        : readers.state === "disabled" ? t("desk.status.disabled") : t("desk.status.none"));
+    const camera = status.camera || {};
+    const cameraOk = camera.state === "ok" || camera.state === "starting";
+    renderStatusItem("st-camera", camera.state === "disabled" ? null : cameraOk,
+      camera.state === "disabled" ? t("desk.status.disabled") : cameraOk ? t("desk.status.ok") : t("desk.status.none"));
+    const backend = status.backend || {};
+    renderStatusItem("st-backend", backend.state === "online" ? true : backend.state === "offline" ? false : null,
+      t(backend.state === "online" ? "desk.status.ok" : backend.state === "offline" ? "desk.status.offline" : "desk.status.unknown"));
+    const sync = status.sync || {};
+    renderStatusItem("st-sync", (sync.pending || 0) === 0 ? true : "warn", String(sync.pending || 0));
+  }
+
+  async function loadHistory() {
+    const body = await apiJson(`/api/results?size=${HISTORY_SIZE}`);
+    const list = $("history");
+    list.replaceChildren();
+    for (const item of body.results) {
+      const li = el("li", "history-" + item.verdict);
+      li.appendChild(el("span", "history-icon", VERDICT_ICONS[item.verdict] || ""));
+      const who = el("span", "history-who");
+      who.appendChild(el("span", "history-name", item.full_name || item.id_masked || "—"));
+      who.appendChild(el("span", "history-meta", `${moment(item.created_at)} · ${t("desk.source." + item.source)}`));
+      li.appendChild(who);
+      li.tabIndex = 0;
+      li.title = t("verdict." + item.verdict);
+      li.addEventListener("click", () => openResult(item.result_id));
+      li.addEventListener("keydown", (event) => { if (event.key === "Enter") openResult(item.result_id); });
+      list.appendChild(li);
+    }
+  }
+
+  async function openResult(resultId) {
+    const body = await apiJson(`/api/results/${encodeURIComponent(resultId)}`);
+    renderResult(body.result);
+  }
+
+  // --- live updates ------------------------------------------------------------------------------
+
+  async function stream() {
+    let delay = 1000;
+    for (;;) {
+      streamAbort = new AbortController();
+      try {
+        const response = await api("/api/results/stream", { signal: streamAbort.signal });
+        if (!response.ok || !response.body) throw new Error("stream");
+        $("connection").hidden = true;
+        delay = 1000;
+        await refresh();
+        const reader = response.body.getReader();
+        const decoder = new TextDecoder();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += decoder.decode(value, { stream: true });
+          let cut;
+          while ((cut = buffer.indexOf("\n\n")) >= 0) {
+            handleEvent(buffer.slice(0, cut));
+            buffer = buffer.slice(cut + 2);
+          }
+        }
+      } catch (error) {
+        if (error.message === "unauthorized") return;
+      }
+      $("connection").textContent = t("desk.connection_lost");
+      $("connection").hidden = false;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 10000);
+    }
+  }
+
+  function handleEvent(block) {
+    let kind = "message";
+    const data = [];
+    for (const line of block.split("\n")) {
+      if (line.startsWith("event:")) kind = line.slice(6).trim();
+      else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+    }
+    if (!data.length) return;
+    const payload = JSON.parse(data.join("\n"));
+    if (kind === "result") {
+      renderResult(payload);
+      loadHistory().catch(() => {});
+      refreshStatus().catch(() => {});
+    } else if (kind === "reader") {
+      renderReader(payload);
+    }
+  }
+
+  async function refresh() {
+    const latest = await apiJson("/api/results/latest");
+    if (latest.result && (!current || current.result_id !== latest.result.result_id)) renderResult(latest.result);
+    await Promise.all([loadHistory(), refreshStatus()]);
+  }
+
+  async function refreshStatus() {
+    const status = await apiJson("/api/status");
+    renderStatus(status);
+    if (status.reader_state && !readerState) renderReader(status.reader_state);
+  }
+
+  // --- the operator's input -------------------------------------------------------------------------
+
+  async function submitManual(event) {
+    event.preventDefault();
+    const input = $("id-input");
+    const number = input.value.replace(/\s+/g, "");
+    const error = $("manual-error");
+    error.textContent = "";
+    if (!/^([0-9]{12}|[0-9]{9})$/.test(number)) {
+      error.textContent = t("desk.manual.label");
+      input.focus();
+      return;
+    }
+    const body = { id_number: number };
+    if (config.site_profile === "notary") {
+      if ($("f-name").value.trim()) body.full_name = $("f-name").value.trim();
+      if ($("f-dob").value.trim()) body.date_of_birth = $("f-dob").value.trim();
+    }
+    try {
+      const answer = await apiJson("/api/verify/manual", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      renderResult(answer.result);
+      input.value = "";
+    } catch (failure) {
+      const detail = failure.body && failure.body.error;
+      error.textContent = detail ? (lang === "en" ? detail.message_en : detail.message_vi) + " " + detail.message : String(failure);
+    }
+  }
+
+  async function downloadReceipt() {
+    if (!current) return;
+    const response = await api(`/api/receipts/${encodeURIComponent(current.result_id)}`);
+    if (!response.ok) return;
+    const blob = new Blob([await response.text()], { type: "application/json" });
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = `receipt-${current.result_id}.json`;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  }
+
+  function toggleLanguage() {
+    lang = lang === "vi" ? "en" : "vi";
+    localStorage.setItem(LANG_KEY, lang);
+    applyStaticTexts();
+    renderReader(readerState);
+    renderResult(current);
+    loadHistory().catch(() => {});
+    refreshStatus().catch(() => {});
+  }
+
+  // --- the token -----------------------------------------------------------------------------------
+
+  function tokenFromFragment() {
+    const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+    if (!match) return "";
+    history.replaceState(null, "", location.pathname + location.search);  // out of the address bar
+    return decodeURIComponent(match[1]);
+  }
+
+  function askToken(wrong) {
+    if (streamAbort) streamAbort.abort();
+    sessionStorage.removeItem(TOKEN_KEY);
+    const dialog = $("token-dialog");
+    // The catalogue needs the token, so this one text is here in both languages.
+    $("token-error").textContent = wrong ? "Mã truy cập không đúng / Wrong access token" : "";
+    if (!dialog.open) dialog.showModal();
+    $("token-input").focus();
+  }
+
+  async function start() {
+    const body = await apiJson("/api/messages");
+    texts = body;
+    config = await apiJson("/api/config");
+    if (!localStorage.getItem(LANG_KEY) && config.language) lang = config.language;
+    applyStaticTexts();
+    await refresh();
+    setInterval(() => refreshStatus().catch(() => {}), STATUS_EVERY_MS);
+    stream();
+  }
+
+  function begin() {
+    $("lang").addEventListener("click", toggleLanguage);
+    $("manual").addEventListener("submit", submitManual);
+    $("receipt").addEventListener("click", downloadReceipt);
+    $("token-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      token = $("token-input").value.trim();
+      if (!token) return;
+      sessionStorage.setItem(TOKEN_KEY, token);
+      $("token-dialog").close();
+      start().catch(() => {});
+    });
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "F2") {
+        event.preventDefault();
+        $("id-input").focus();
+      } else if (event.altKey && (event.key === "l" || event.key === "L")) {
+        event.preventDefault();
+        toggleLanguage();
+      }
+    });
+    token = tokenFromFragment() || sessionStorage.getItem(TOKEN_KEY) || "";
+    if (!token) {
+      askToken(false);
+      return;
+    }
+    sessionStorage.setItem(TOKEN_KEY, token);
+    start().catch(() => {});
+  }
+
+  document.addEventListener("DOMContentLoaded", begin);
+})();
