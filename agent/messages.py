@@ -342,8 +342,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "desk.same": ("Khớp", "Same"),
     "desk.different": ("Khác", "Different"),
     "desk.manual.label": (
-        "Nhập số CCCD (12 số) hoặc CMND (9 số)",
-        "Type the ID number (12 digits) or old ID (9 digits)",
+        "Số CCCD (12 số) hoặc CMND (9 số)",
+        "ID number (12 digits) or old ID (9)",
     ),
     "desk.manual.submit": ("Kiểm tra", "Check"),
     "desk.manual.notary_fields": ("Thông tin theo giấy tờ (để đối chiếu)", "Data from the papers (to compare)"),
