@@ -45,6 +45,7 @@ BACKEND_TOKEN = "demo-backend-token"  # noqa: S105 - the mock backends' token, l
 STEP_S = 5.0
 RESULT_TIMEOUT_S = 15.0
 PCSCD_START_TIMEOUT_S = 6.0
+REMOVAL_TIMEOUT_S = 3.0
 PCSCD_PATHS = ("/usr/sbin/pcscd", "/usr/local/sbin/pcscd")
 IN_PROCESS_READER = "Đầu đọc mô phỏng / Simulated reader (in-process)"
 FRAME_SIZE = (640, 480)
@@ -193,7 +194,18 @@ class VpcdDesk:
         self.bridge.insert(card=card)
 
     def remove_card(self) -> None:
+        """Take the card away and wait until pcscd has seen it go (it polls vpcd about every 0.4 s): a
+        card put back sooner would look to pcscd as if it had never left, and no tap would be seen."""
         self.bridge.remove()
+        deadline = time.monotonic() + REMOVAL_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                readers = self.pcsc.system.readers()
+            except AgentError:
+                return
+            if not any(r.name == self.reader_name and r.card_present for r in readers):
+                return
+            time.sleep(0.02)
 
     def connect(self, reader: str) -> Any:
         return _EstimatingTransport(self.pcsc.connect(reader), self.bridge.card)

@@ -7,7 +7,10 @@ is configurable (setting ``reader.access_order``). When EF.CardAccess cannot be 
 
 Every exchange is recorded as an :class:`Attempt` (method, status word or error class, time taken).
 A key the card rejects ends in :class:`agent.errors.AuthenticationFailedError` naming the key kinds
-tried and listing the attempts; a wrong key is never retried. The time source is injected.
+tried and listing the attempts; a wrong key is never retried. A secure-messaging failure on the first
+protected command after a successful PACE is a link fault, not a wrong key (PACE's authentication
+tokens already proved that both sides hold the same session keys): it propagates as the retryable
+:class:`agent.errors.SecureMessagingError`. The time source is injected.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from agent.errors import (
     AgentError,
     AuthenticationFailedError,
     OperationCancelledError,
+    SecureMessagingError,
     TransportError,
 )
 from agent.icao import pace
@@ -160,7 +164,8 @@ def open_secure_channel(
     Tries the methods of ``order`` that have a key (PACE-CAN needs ``can``; PACE-MRZ and BAC need
     ``mrz``), each once, and returns the first that opens a secure channel. Raises
     AuthenticationFailedError when none does (``key_kind`` lists the kinds tried, ``attempts`` the
-    steps); TransportError and OperationCancelledError pass through at once."""
+    steps); TransportError and OperationCancelledError pass through at once, and so does a
+    SecureMessagingError on the SELECT of the application after a successful PACE."""
     methods = parse_order(order)
     recorder = _Recorder(clock)
     pace_wanted = (METHOD_PACE_CAN in methods and can is not None) or (METHOD_PACE_MRZ in methods and mrz is not None)
@@ -213,15 +218,24 @@ def open_secure_channel(
                 pace_result = run(send, key.pace_password(), key.password_reference, pace_info, rng=rng)
                 channel = SecureMessaging(pace_result.suite, pace_result.k_enc, pace_result.k_mac, 0)
             secure = SecureChannel(send, channel)
-            if method != METHOD_BAC and select_emrtd_application:
-                # The first protected command: a channel the card does not share fails here
-                select_application(secure)
         except (TransportError, OperationCancelledError):
             raise
         except AgentError as exc:
             recorder.failed(method, started, exc)
             last_auth_sw = status_word_of(exc) or last_auth_sw
             continue
+        if method != METHOD_BAC and select_emrtd_application:
+            # The first protected command. A bare error status word (6988, or 6A82 for the AID) means
+            # the card does not go on with this channel, so the next method is tried; an answer that
+            # fails secure messaging, after PACE's tokens proved the keys shared, is a link fault.
+            try:
+                select_application(secure)
+            except (TransportError, OperationCancelledError, SecureMessagingError):
+                raise
+            except AgentError as exc:
+                recorder.failed(method, started, exc)
+                last_auth_sw = status_word_of(exc) or last_auth_sw
+                continue
         recorder.ok(method, started)
         return AccessResult(
             method=method,

@@ -1,6 +1,8 @@
 """Reading elementary files of an eMRTD (Doc 9303-10 §3.6 and §4, ISO/IEC 7816-4 §11.2-11.3): select
-by file identifier (SELECT with P1=02 P2=0C), read the first bytes to learn the file's length from its
-BER-TLV header, then read the rest in the largest chunks the card and the reader allow.
+by file identifier (SELECT with P1=02 P2=0C), read a first whole chunk (the file's BER-TLV header
+gives its length; a small file is then read whole, since a card answers a file shorter than Le with
+what it has, 9000 or 6282), then the rest in the largest chunks the card and the reader allow. A card
+that complains about the length of that first read gets an 8-byte header read instead.
 
 Chunks are extended-length reads when the reader and card take them, else the largest short read
 (223 bytes under AES secure messaging, 231 under 3DES, 256 in plain). A chunk answered with 6700,
@@ -167,16 +169,7 @@ def read_selected(
     """Read the currently selected EF whole (see :func:`read_ef`)."""
     reader = _ChunkReader(send, limits, suite, card_supports_extended is not False, label)
     _check_cancel(cancel)
-    # The first read asks for a whole chunk, not just the header: a small file then costs one READ
-    # BINARY (a card answers a file shorter than Le with what it has, 9000 or 6282). A card that
-    # complains about the length instead gets the classic 8-byte header read.
-    head = reader.read(0, reader.first_chunk(), learn=False, step_down=False)
-    if head is None:
-        head = reader.read(0, HEADER_MIN_LENGTH, learn=False)
-    try:
-        _header_size, total = tlv.header_length(head)
-    except TlvError as exc:
-        raise DocumentError("file does not start with a BER-TLV header", file=label) from exc
+    head, total = _read_head(reader, label)
     if total > max_size:
         raise DocumentError(f"declared length {total} exceeds the limit of {max_size} bytes", file=label)
     data = bytearray(head[:total])
@@ -189,6 +182,47 @@ def read_selected(
         if progress is not None:
             progress(len(data), total)
     return bytes(data)
+
+
+def _read_head(reader: _ChunkReader, label: str) -> tuple[bytes, int]:
+    """The first bytes of the current EF (at least its whole BER-TLV header) and its declared size."""
+    # The first read asks for a whole chunk, not just the header: a small file then costs one READ
+    # BINARY. A card that complains about the length instead (some answer 6700 when Le goes past the
+    # end of the file) gets the classic 8-byte header read.
+    head = reader.read(0, reader.first_chunk(), learn=False, step_down=False)
+    if head is None:
+        head = reader.read(0, HEADER_MIN_LENGTH, learn=False)
+    while True:
+        try:
+            _header_size, total = tlv.header_length(head)
+        except TlvError as exc:
+            # A read capped below the header (a tiny learned max_chunk, or the header read stepped
+            # down on a card that refuses Le past the end of a tiny file) may have cut the header
+            # short: it goes on a byte at a time (an Le of 1 goes past the end only at the end), unless
+            # the card answered with less than asked (the end of the file) or no bytes could complete it.
+            more = None
+            if reader.last_read_full and _header_is_cut(head):
+                more = reader.read(len(head), 1, learn=False, step_down=False)
+            if more is None:
+                raise DocumentError("file does not start with a BER-TLV header", file=label) from exc
+            head += more
+            continue
+        return head, total
+
+
+def _header_is_cut(head: bytes) -> bool:
+    """Whether ``head`` is the start of a header that more bytes could complete."""
+    if len(head) >= HEADER_MIN_LENGTH:
+        return False
+    try:
+        tlv.header_length(head + bytes(HEADER_MIN_LENGTH))
+    except TlvError:
+        return False
+    return True
+
+
+def _is_length_complaint(sw: int) -> bool:
+    return sw in STEP_DOWN_SWS or sw >> 8 == SW1_WRONG_LE
 
 
 def _check_cancel(cancel: CancelCheck | None) -> None:
@@ -218,6 +252,7 @@ class _ChunkReader:
         self._suite = suite
         self._extended_allowed = extended_allowed
         self._label = label
+        self.last_read_full = False  # whether the last successful read got every byte it asked for
 
     def _short_limit(self) -> int:
         limit = max_plain_read(self._suite)
@@ -244,12 +279,16 @@ class _ChunkReader:
 
     def read(self, offset: int, wanted: int, *, learn: bool = True, step_down: bool = True) -> bytes | None:
         """At least one byte of the current EF from ``offset`` (at most ``wanted``). With
-        ``step_down=False`` a length complaint returns None instead of a smaller retry (6Cxx, which
-        names the exact length, is still followed)."""
+        ``step_down=False`` (the first read of a file) a length complaint returns None instead of a
+        smaller retry (6Cxx, which names the exact length, is still followed), and a refused extended
+        read is retried short without concluding that extended length does not work: the card may
+        only be refusing an Le past the end of the file."""
         odd = offset > MAX_SHORT_OFFSET
         needed = wanted + _odd_header_length(wanted) if odd else wanted
         short_limit = self._short_limit()
-        if needed > short_limit and self._extended_allowed and self._limits.extended_ok is not False:
+        # Extended only when a short read cannot hold the chunk: a learned max_chunk caps short reads,
+        # and a short read above it is what the card refused before.
+        if needed > max_plain_read(self._suite) and self._extended_allowed and self._limits.extended_ok is not False:
             size = min(needed, self._extended_limit())
         else:
             size = min(needed, short_limit)
@@ -257,6 +296,7 @@ class _ChunkReader:
         # chunk refused near the end of the file does not.
         learnable = learn and size >= short_limit
         stepped_down = False
+        extended_refused = False  # a first read refused as extended, for a reason not yet known
         command = f"READ BINARY {self._label}"
         while True:
             extended = size > max_plain_read(self._suite)
@@ -271,20 +311,29 @@ class _ChunkReader:
             if response.sw == SW_OK or (response.sw == SW_WARNING_END_OF_FILE and response.data):
                 if not response.data:
                     raise ApduError("READ BINARY returned no data", response.sw, command=command)
+                self.last_read_full = len(response.data) >= size
                 if extended:
                     self._limits.extended_ok = True
+                elif extended_refused and not self.last_read_full:
+                    # This card answers an Le past the end of the file with what it has, so its
+                    # refusal was of the extended length itself.
+                    self._limits.extended_ok = False
                 elif stepped_down and learnable and size < max_plain_read(self._suite):
                     self._limits.max_chunk = size
                 return self._content(response, odd)
-            if response.sw not in STEP_DOWN_SWS and response.sw1 != SW1_WRONG_LE:
+            if not _is_length_complaint(response.sw):
                 raise error_for_sw(response.sw, command)
+            exact = (response.sw2 or SHORT_MAX_LE) if response.sw1 == SW1_WRONG_LE else None
             if extended:
-                self._limits.extended_ok = False
+                if step_down:
+                    self._limits.extended_ok = False
+                else:
+                    extended_refused = True
                 smaller = min(needed, short_limit)
-            elif not step_down and response.sw1 != SW1_WRONG_LE:
+            elif exact is not None and 0 < exact < size:
+                smaller = exact
+            elif not step_down:
                 return None
-            elif response.sw1 == SW1_WRONG_LE and 0 < (response.sw2 or SHORT_MAX_LE) < size:
-                smaller = response.sw2 or SHORT_MAX_LE
             else:
                 smaller = _next_smaller(size)
             if smaller <= (_odd_header_length(1) if odd else 0):

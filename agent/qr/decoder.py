@@ -10,18 +10,19 @@ with an ECI header, say) fall back to the decoder's own transcoding, marked ``ex
 
 The cascade was chosen by ``benchmarks/qr.py`` (numbers in benchmarks/results/qr.json, one core).
 zxing-cpp on the full frame read 100 % of the "normal" tier at every size and 83-89 % of the "hard"
-one, in a median 0.9 / 1.8 / 4.7 ms at 640x480 / 1280x720 / 1920x1080; zbar (binary mode) read
-97-99 % and 59-63 % in 7 / 21 / 59 ms, OpenCV's QRCodeDetector 78-84 % and 38-49 % in 12-87 ms, its
-Aruco variant 99 % and 61-70 % in 12-80 ms. So zxing-cpp is the first pass at every size, and no
+one, in a median 0.9 / 1.7 / 3.6 ms at 640x480 / 1280x720 / 1920x1080; zbar (binary mode) read
+97-99 % and 59-63 % in 7 / 20 / 46 ms, OpenCV's QRCodeDetector 78-84 % and 38-49 % in 12-72 ms, its
+Aruco variant 99 % and 61-70 % in 11-60 ms. So zxing-cpp is the first pass at every size, and no
 downscaled fast pass is needed: it already stays far under 33 ms at 1080p (zbar on a 2x2-averaged
 frame was faster than zbar but lost a quarter of the normal codes). Each later pass recovers a class
 of "hard" frames the first one misses and costs little when it fails: a 3x3 box filter (sensor noise
 in low light), an unsharp mask built on that box filter (defocus, motion blur), and a 2x upscale of
 the regions where zxing-cpp located a code it could not read (small codes). A whole-frame 2x upscale
-recovered nothing more and cost 6 ms per empty 640x480 frame, so it is not in the cascade. zbar did
-not recover any frame the zxing-cpp passes missed, so it is not in the default cascade either: the
-same passes run on zbar when zxing-cpp is not installed, and ``create_decoder(with_zbar=True)`` adds
-it as a last pass. Resizing and filtering use numpy and Pillow: cv2 stays in agent.qr.camera.
+recovered nothing more and cost 6 ms per empty 640x480 frame, so it is not in the cascade. Neither
+zbar nor either OpenCV detector read any of the 27 "hard" frames the zxing-cpp passes missed, so zbar
+is not in the default cascade either (and OpenCV is no fallback at all): the same passes run on zbar
+when zxing-cpp is not installed, and ``create_decoder(with_zbar=True)`` adds it as a last pass.
+Resizing and filtering use numpy and Pillow: cv2 stays in agent.qr.camera.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ quick one (the first pass only, about 1-2 ms at 720p) or none: an unchanged scen
 fully once per ``recheck_s``; a changing scene gets the quick pass on every frame and the full cascade at
 most ``full_fps`` times a second; a blank frame (lens covered) is skipped. While a code is in view
 (decoded within ``presence_s``) every frame is decoded fully (the first pass then finds it).
-benchmarks/qr.py measures the effect.
+Measured by benchmarks/qr.py on 1280x720 frames with no code, one core: a still scene costs
+0.7 ms per frame instead of 11 (decoding every frame), a camera panning about 2.5 ms instead of 7.
 
 A timeout (no new event for ``timeout_s``) raises QrDecodeError; setting ``cancel`` (a
 threading.Event) makes the loop raise OperationCancelledError at the next frame.

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from agent.errors import AccessDeniedError, AuthenticationFailedError, CardRemovedError
+from agent.errors import AccessDeniedError, AuthenticationFailedError, CardRemovedError, SecureMessagingError
 from agent.icao.access import (
     DEFAULT_PACE_INFO,
     Attempt,
@@ -49,6 +49,8 @@ class FakeCard:
     card_access: bytes = CARD_ACCESS_G1
     pace: dict[int, str] = dataclasses.field(default_factory=lambda: {1: "ok", 2: "ok"})
     bac_sw: int = 0x9000
+    emrtd_sw: int = 0x9000  # the answer to SELECT of the eMRTD application
+    garbled_answers: bool = False  # protected answers arrive with a broken MAC (a noisy link)
     log: list[str] = dataclasses.field(default_factory=list)
     pace_calls: list[tuple[bytes, int, PaceInfo]] = dataclasses.field(default_factory=list)
     sm: CardSideSM | None = None
@@ -64,7 +66,10 @@ class FakeCard:
                 return ResponseApdu(b"", 0x6988)
             self.log.append("SM " + plain.encode().hex().upper())
             response = self._plain(plain)
-            return self.sm.wrap_response(response.data, response.sw)
+            wrapped = self.sm.wrap_response(response.data, response.sw)
+            if self.garbled_answers:
+                return ResponseApdu(wrapped.data[:-1] + bytes([wrapped.data[-1] ^ 0x01]), wrapped.sw)
+            return wrapped
         self.log.append(command.encode().hex().upper())
         return self._plain(command)
 
@@ -75,6 +80,8 @@ class FakeCard:
             self.selected = "card-access"
             return ResponseApdu(b"", 0x9000)
         if command.ins == 0xA4 and command.p1 == 0x04:
+            if self.emrtd_sw != 0x9000:
+                return ResponseApdu(b"", self.emrtd_sw)
             self.selected = "emrtd"
             return ResponseApdu(b"", 0x9000)
         if command.ins == 0xB0:
@@ -300,3 +307,45 @@ def test_a_pace_channel_the_card_does_not_share_falls_through() -> None:
     result = open_with(card, can=CAN, mrz=MRZ, order=["pace-can", "bac"])
     assert result.method == "bac"
     assert summary(result.attempts)[1] == ("pace-can", False, 0x6988)
+
+
+def test_a_secure_messaging_failure_after_pace_is_a_link_fault_not_a_wrong_key() -> None:
+    # PACE succeeded (its tokens proved both sides share the keys); the protected SELECT's answer
+    # then fails its MAC: a retryable link fault, not "the ID/MRZ does not match"
+    card = FakeCard(garbled_answers=True)
+    with pytest.raises(SecureMessagingError) as caught:
+        open_with(card, can=CAN, mrz=MRZ)
+    assert caught.value.retryable
+    assert not isinstance(caught.value, AuthenticationFailedError)
+    assert [call[1] for call in card.pace_calls] == [2]  # no other method after it
+    assert not any(line.startswith("0084") for line in card.log)  # nor BAC
+    assert card.log[-1] == "SM 00A4040C07A0000002471001"
+
+
+def test_a_protected_refusal_of_the_application_moves_on_to_the_next_method() -> None:
+    # a plain error status word under secure messaging (6A82: no eMRTD application here) is the
+    # card's answer, not a link fault: the next method is tried as before
+    card = FakeCard(emrtd_sw=0x6A82)
+    with pytest.raises(AuthenticationFailedError) as caught:
+        open_with(card, can=CAN, mrz=MRZ, order=["pace-can", "pace-mrz"])
+    assert [call[1] for call in card.pace_calls] == [2, 1]
+    assert [a.split(":")[0] for a in caught.value.attempts] == ["card-access", "pace-can", "pace-mrz"]
+    assert all("SW 6A82 FileNotFoundOnCardError" in a for a in caught.value.attempts[1:])
+
+
+def test_bac_selects_the_application_in_plain_before_bac() -> None:
+    card = FakeCard()
+    result = open_with(card, mrz=MRZ, order=["bac"])
+    assert result.method == "bac"
+    assert card.log[:2] == ["00A4040C07A0000002471001", "0084000008"]
+    assert not any(line.startswith("SM ") for line in card.log)  # nothing protected sent by access control
+
+
+def test_without_the_application_select_an_sm_fault_shows_up_later() -> None:
+    # select_emrtd_application=False: access control sends no protected command, so PACE is the
+    # result and a garbled answer is the caller's first protected command's problem
+    card = FakeCard(garbled_answers=True)
+    result = open_with(card, can=CAN, select_emrtd_application=False)
+    assert result.method == "pace-can"
+    with pytest.raises(SecureMessagingError):
+        result.send(CommandApdu(0x00, 0xA4, 0x04, 0x0C, bytes.fromhex("A0000002471001")))

@@ -1,6 +1,8 @@
-"""Reading EFs (Doc 9303-10, ISO/IEC 7816-4 §11): selection, the length from the header, chunk sizes
-under plain and secure messaging, step-down on 6700 / 6B00 / 6282 / 6Cxx with the size remembered
-per reader, extended length detection, READ BINARY B1 above offset 32767, progress and cancel."""
+"""Reading EFs (Doc 9303-10, ISO/IEC 7816-4 §11): selection, a small file in one READ BINARY, the
+length from the header (and the 8-byte header read for cards that refuse an Le past the end of a
+file), chunk sizes under plain and secure messaging, step-down on 6700 / 6B00 / 6282 / 6Cxx with the
+size remembered per reader, extended length detection, READ BINARY B1 above offset 32767, progress
+and cancel."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 from agent.errors import (
     AccessDeniedError,
     ApduError,
+    CardRemovedError,
     DocumentError,
     FileNotFoundOnCardError,
     OperationCancelledError,
@@ -20,7 +23,9 @@ from agent.icao import tlv
 from agent.icao.apdu import CommandApdu, ResponseApdu
 from agent.icao.crypto import AES_128, TDES, CipherSuite
 from agent.icao.files import (
+    DEFAULT_EXTENDED_CHUNK,
     FID_COM,
+    HEADER_MIN_LENGTH,
     ReadLimits,
     fid_of_dg,
     read_ef,
@@ -49,6 +54,7 @@ class FakeCard:
     files: dict[int, bytes]
     max_le: int = 65536  # larger plain reads are refused ...
     too_long_sw: int = 0x6700  # ... with this SW (0x6C00 = answer 6Cxx with the exact length)
+    past_end_sw: int | None = None  # answer an Le past the end of the file with this SW (0x6C00: 6Cxx)
     extended: bool = True  # extended-length APDUs accepted
     extended_breaks_reader: bool = False  # the reader fails on them instead of the card refusing
     mf_sw: int = 0x9000
@@ -104,6 +110,10 @@ class FakeCard:
             return ResponseApdu(b"", 0x9000)
         if offset >= len(content):
             return ResponseApdu(b"", 0x6B00)
+        if self.past_end_sw is not None and command.ins == 0xB0 and offset + le > len(content):
+            if self.past_end_sw == 0x6C00:
+                return ResponseApdu(b"", 0x6C00 | (len(content) - offset))
+            return ResponseApdu(b"", self.past_end_sw)
         if command.ins == 0xB0:
             chunk = content[offset : offset + le]
             return ResponseApdu(chunk, 0x9000 if len(chunk) == le else 0x6282)
@@ -144,18 +154,110 @@ class SecureCard:
 # --- selection and plain reads -------------------------------------------------------------------
 
 
-def test_reads_ef_com_with_a_header_probe_then_the_rest() -> None:
+@pytest.mark.parametrize(
+    ("extended_ok", "card_supports_extended", "read_binary"),
+    [(None, None, "00B00000000000"), (False, None, "00B0000000"), (None, False, "00B0000000")],
+    ids=["extended", "short", "card-without-extended"],
+)
+def test_a_small_file_costs_one_read_binary(
+    extended_ok: bool | None, card_supports_extended: bool | None, read_binary: str
+) -> None:
     card = FakeCard({FID_COM: EF_COM})
     progress: list[tuple[int, int]] = []
-    data = read_ef(card, FID_COM, limits=ReadLimits(), progress=lambda d, t: progress.append((d, t)))
+    data = read_ef(
+        card,
+        FID_COM,
+        limits=ReadLimits(extended_ok=extended_ok),
+        progress=lambda d, t: progress.append((d, t)),
+        card_supports_extended=card_supports_extended,
+    )
     assert data == EF_COM
-    assert [c.encode().hex().upper() for c in card.log] == ["00A4020C02011E", "00B0000008", "00B000080E"]
-    assert progress == [(8, 22), (22, 22)]
+    assert [c.encode().hex().upper() for c in card.log] == ["00A4020C02011E", read_binary]
+    assert progress == [(22, 22)]  # one report, already the whole file
 
 
-def test_file_shorter_than_the_probe() -> None:
+def test_a_small_file_answered_9000_is_read_in_one_read_binary() -> None:
+    card = FakeCard({FID_COM: EF_COM})
+
+    def plain_9000(command: CommandApdu) -> ResponseApdu:
+        response = card(command)
+        return ResponseApdu(response.data, 0x9000) if response.sw == 0x6282 and response.data else response
+
+    assert read_ef(plain_9000, FID_COM, limits=ReadLimits(extended_ok=False)) == EF_COM
+    assert len(card.reads()) == 1
+
+
+def test_a_file_longer_than_the_declared_length_is_cut_to_it() -> None:
+    card = FakeCard({FID_COM: EF_COM + bytes(10)})  # padding after the TLV
+    assert read_ef(card, FID_COM, limits=ReadLimits(extended_ok=False)) == EF_COM
+    assert len(card.reads()) == 1
+
+
+def test_file_shorter_than_the_header_read() -> None:
     card = FakeCard({0x0101: bytes.fromhex("610100")})
     assert read_ef(card, 0x0101, limits=ReadLimits()) == bytes.fromhex("610100")
+    assert len(card.reads()) == 1
+
+
+# --- cards that refuse an Le past the end of the file --------------------------------------------
+
+
+def test_6700_past_the_end_falls_back_to_the_header_read() -> None:
+    card = FakeCard({FID_COM: EF_COM}, past_end_sw=0x6700)
+    limits = ReadLimits(extended_ok=False)
+    assert read_ef(card, FID_COM, limits=limits) == EF_COM
+    assert [c.le for c in card.reads()] == [256, HEADER_MIN_LENGTH, len(EF_COM) - HEADER_MIN_LENGTH]
+    assert limits.max_chunk is None  # the refusal was about the end of the file, not the reader
+
+
+def test_6700_past_the_end_of_a_large_file_reads_it_whole() -> None:
+    content = lds_file(0x75, 1000)
+    card = FakeCard({0x0102: content}, past_end_sw=0x6700)
+    limits = ReadLimits(extended_ok=False)
+    assert read_ef(card, 0x0102, limits=limits) == content
+    assert [c.le for c in card.reads()] == [256, 256, 256, 232]  # the first chunk fits: no fallback
+    assert limits.max_chunk is None
+
+
+def test_6700_past_the_end_does_not_cost_the_reader_its_extended_length() -> None:
+    # an extended first read refused by such a card says nothing about extended length
+    card = FakeCard({FID_COM: EF_COM, 0x0102: lds_file(0x75, 2000)}, past_end_sw=0x6700)
+    limits = ReadLimits()
+    assert read_ef(card, FID_COM, limits=limits) == EF_COM
+    header_then_rest = [HEADER_MIN_LENGTH, len(EF_COM) - HEADER_MIN_LENGTH]
+    assert [c.le for c in card.reads()] == [DEFAULT_EXTENDED_CHUNK, 256, *header_then_rest]
+    assert limits.extended_ok is None
+    card.log.clear()
+    assert read_ef(card, 0x0102, limits=limits) == lds_file(0x75, 2000)
+    assert [c.le for c in card.reads()] == [DEFAULT_EXTENDED_CHUNK, 256, 2000 - 256]
+    assert limits.extended_ok is True
+    card.log.clear()
+    assert read_ef(card, FID_COM, limits=limits) == EF_COM
+    assert limits.extended_ok is True  # kept after another refused first read
+
+
+@pytest.mark.parametrize("size", [2, 3, 5, 7])
+def test_a_file_under_8_bytes_on_a_card_refusing_le_past_the_end(size: int) -> None:
+    content = {2: "6100", 3: "5F0100", 5: "5F0102ABCD", 7: "6105AABBCCDDEE"}[size]
+    card = FakeCard({0x0101: bytes.fromhex(content)}, past_end_sw=0x6700)
+    assert read_ef(card, 0x0101, limits=ReadLimits(extended_ok=False)) == bytes.fromhex(content)
+
+
+def test_6cxx_on_the_first_read_is_followed() -> None:
+    card = FakeCard({FID_COM: EF_COM}, past_end_sw=0x6C00)
+    limits = ReadLimits(extended_ok=False)
+    assert read_ef(card, FID_COM, limits=limits) == EF_COM
+    assert [c.le for c in card.reads()] == [256, len(EF_COM)]  # no header read: 6C16 named the size
+    assert limits.max_chunk is None
+
+
+def test_a_learned_chunk_smaller_than_the_header_still_reads_the_header() -> None:
+    content = lds_file(0x5F2E, 300)  # 5F2E 82 0127: a five-byte header
+    limits = ReadLimits(extended_ok=False, max_chunk=4)
+    card = FakeCard({0x0102: content})
+    assert read_ef(card, 0x0102, limits=limits) == content
+    assert [c.le for c in card.reads()][:3] == [4, 1, 4]  # the header's fifth byte, then chunks of 4
+    assert max(c.le or 0 for c in card.reads()) == 4
 
 
 def test_select_errors_map_to_their_classes() -> None:
@@ -197,13 +299,41 @@ def test_plain_short_reads_use_256_byte_chunks() -> None:
     content = lds_file(0x77, 1000)
     card = FakeCard({0x011D: content})
     assert read_ef(card, 0x011D, limits=ReadLimits(extended_ok=False)) == content
-    assert [c.le for c in card.reads()] == [8, 256, 256, 256, 224]
+    assert [c.le for c in card.reads()] == [256, 256, 256, 232]
 
 
-def test_garbled_header_is_a_document_error() -> None:
-    card = FakeCard({0x0101: bytes.fromhex("5F")})
-    with pytest.raises(DocumentError):
+@pytest.mark.parametrize("past_end_sw", [None, 0x6700])
+@pytest.mark.parametrize(
+    "content", ["5F", "5F80", "5F2E80", "5F2E85FFFFFFFFFF00"], ids=["cut", "cut-tag", "indefinite", "too-long"]
+)
+def test_garbled_header_is_a_document_error(content: str, past_end_sw: int | None) -> None:
+    card = FakeCard({0x0101: bytes.fromhex(content)}, past_end_sw=past_end_sw)
+    with pytest.raises(DocumentError, match="BER-TLV"):
         read_ef(card, 0x0101, limits=ReadLimits())
+    # bounded: at worst the header read steps down to one byte, then one more byte is tried
+    assert len(card.reads()) <= (7 if past_end_sw else 1)
+
+
+def test_a_cut_header_completed_a_byte_at_a_time_keeps_the_cards_error() -> None:
+    # one byte per read, then 6A86 (not a length complaint) past it: the card's own error is kept
+    card = FakeCard({0x0101: bytes.fromhex("5F2E03AABBCC")}, max_le=1)
+
+    def refuses_after(command: CommandApdu) -> ResponseApdu:
+        if command.ins == 0xB0 and command.p2 > 1:
+            return ResponseApdu(b"", 0x6A86)
+        return card(command)
+
+    with pytest.raises(ApduError) as caught:
+        read_ef(refuses_after, 0x0101, limits=ReadLimits(extended_ok=False, max_chunk=1))
+    assert caught.value.sw == 0x6A86
+
+
+def test_a_cut_header_on_a_one_byte_chunk_card() -> None:
+    content = lds_file(0x5F2E, 300)
+    card = FakeCard({0x0102: content}, max_le=1)
+    limits = ReadLimits(extended_ok=False)
+    assert read_ef(card, 0x0102, limits=limits) == content
+    assert limits.max_chunk == 1
 
 
 def test_absurd_declared_length_is_refused() -> None:
@@ -221,14 +351,36 @@ def test_card_returning_no_data_does_not_hang() -> None:
 # --- extended length -----------------------------------------------------------------------------
 
 
-def test_extended_length_is_used_and_remembered_when_it_works() -> None:
-    content = lds_file(0x75, 10000)
+def test_extended_length_reads_a_large_file_in_one_read_binary() -> None:
+    content = lds_file(0x75, 30000)
     limits = ReadLimits()
     card = FakeCard({0x0102: content})
     assert read_ef(card, 0x0102, limits=limits) == content
     assert limits.extended_ok is True
-    assert [c.le for c in card.reads()] == [8, 4096, 4096, 10000 - 8 - 8192]
-    assert card.reads()[1].needs_extended
+    assert [c.le for c in card.reads()] == [DEFAULT_EXTENDED_CHUNK]
+    assert card.reads()[0].needs_extended
+
+
+def test_extended_length_is_used_and_remembered_when_it_works() -> None:
+    content = lds_file(0x75, 10000)
+    limits = ReadLimits(max_extended_chunk=4096)
+    card = FakeCard({0x0102: content})
+    assert read_ef(card, 0x0102, limits=limits) == content
+    assert limits.extended_ok is True
+    assert [c.le for c in card.reads()] == [4096, 4096, 10000 - 8192]
+    assert all(c.needs_extended for c in card.reads())
+    card.log.clear()
+    assert read_ef(card, 0x0102, limits=limits) == content
+    assert [c.le for c in card.reads()] == [4096, 4096, 10000 - 8192]
+
+
+def test_extended_length_above_32767_uses_b1_in_large_chunks() -> None:
+    content = lds_file(0x75, 70000)
+    card = FakeCard({0x0102: content})
+    assert read_ef(card, 0x0102, limits=ReadLimits()) == content
+    reads = card.reads()
+    assert [c.ins for c in reads] == [0xB0, 0xB1]
+    assert reads[0].le == DEFAULT_EXTENDED_CHUNK and reads[1].needs_extended
 
 
 def test_extended_refused_falls_back_to_short_and_is_not_tried_again() -> None:
@@ -237,7 +389,10 @@ def test_extended_refused_falls_back_to_short_and_is_not_tried_again() -> None:
     card = FakeCard({0x0102: content}, extended=False)
     assert read_ef(card, 0x0102, limits=limits) == content
     assert limits.extended_ok is False
-    assert [c.le for c in card.reads()][:3] == [8, 1992, 256]
+    # the first refusal is ambiguous (the card might refuse an Le past the end of the file); the
+    # exact-size extended read of the rest is not, and is the last one tried
+    assert [c.le for c in card.reads()][:4] == [DEFAULT_EXTENDED_CHUNK, 256, 2000 - 256, 256]
+    assert sum(c.needs_extended for c in card.reads()) == 2
     card.log.clear()
     assert read_ef(card, 0x0102, limits=limits) == content
     assert all(not c.needs_extended for c in card.log)
@@ -250,6 +405,54 @@ def test_reader_that_breaks_on_extended_length_is_remembered() -> None:
         read_ef(card, 0x0102, limits=limits)
     assert limits.extended_ok is False
     assert read_ef(card, 0x0102, limits=limits) == lds_file(0x75, 2000)  # the retry reads short
+
+
+def test_extended_refused_on_a_small_file_is_learned_when_the_card_answers_what_it_has() -> None:
+    limits = ReadLimits()
+    card = FakeCard({FID_COM: EF_COM}, extended=False)
+    assert read_ef(card, FID_COM, limits=limits) == EF_COM
+    # the short retry came back with fewer bytes than asked: this card does not refuse an Le past
+    # the end of a file, so it refused the extended length
+    assert [c.le for c in card.reads()] == [DEFAULT_EXTENDED_CHUNK, 256]
+    assert limits.extended_ok is False
+    card.log.clear()
+    assert read_ef(card, FID_COM, limits=limits) == EF_COM
+    assert [c.le for c in card.reads()] == [256]
+
+
+@pytest.mark.parametrize("known", [None, True])
+def test_a_card_removed_during_an_extended_read_leaves_extended_length_alone(known: bool | None) -> None:
+    card = FakeCard({0x0102: lds_file(0x75, 2000)})
+    limits = ReadLimits(extended_ok=known)
+
+    def torn(command: CommandApdu) -> ResponseApdu:
+        if command.needs_extended:
+            raise CardRemovedError("card left the field")
+        return card(command)
+
+    with pytest.raises(CardRemovedError):
+        read_ef(torn, 0x0102, limits=limits)
+    assert limits.extended_ok is known
+    assert read_ef(card, 0x0102, limits=limits) == lds_file(0x75, 2000)
+    assert limits.extended_ok is True
+
+
+def test_a_card_removed_during_a_later_extended_chunk_leaves_extended_length_alone() -> None:
+    card = FakeCard({0x0102: lds_file(0x75, 10000)})
+    limits = ReadLimits(max_extended_chunk=4096)
+    reads = 0
+
+    def torn(command: CommandApdu) -> ResponseApdu:
+        nonlocal reads
+        if command.ins == 0xB0:
+            reads += 1
+            if reads == 2:
+                raise CardRemovedError("card left the field")
+        return card(command)
+
+    with pytest.raises(CardRemovedError):
+        read_ef(torn, 0x0102, limits=limits)
+    assert limits.extended_ok is True  # learned by the first chunk, not undone by the tear
 
 
 def test_card_without_extended_support_is_not_probed() -> None:
@@ -279,7 +482,8 @@ def test_step_down_on_a_length_complaint_and_remember(sw: int) -> None:
     limits = ReadLimits(extended_ok=False)
     card = FakeCard({0x010D: content, 0x010E: lds_file(0x6E, 300)}, max_le=100, too_long_sw=sw)
     assert read_ef(card, 0x010D, limits=limits) == content
-    assert [c.le for c in card.reads()][:4] == [8, 256, 128, 64]
+    # the first read's complaint leads to the header read, not a step-down that would be learned
+    assert [c.le for c in card.reads()][:5] == [256, HEADER_MIN_LENGTH, 256, 128, 64]
     assert limits.max_chunk == 64
     card.log.clear()
     assert read_ef(card, 0x010E, limits=limits) == lds_file(0x6E, 300)
@@ -291,23 +495,38 @@ def test_6cxx_gives_the_exact_size() -> None:
     limits = ReadLimits(extended_ok=False)
     card = FakeCard({0x010D: content}, max_le=100, too_long_sw=0x6C00)
     assert read_ef(card, 0x010D, limits=limits) == content
-    assert [c.le for c in card.reads()][:3] == [8, 256, 100]
+    assert [c.le for c in card.reads()][:4] == [256, 100, 256, 100]
     assert limits.max_chunk == 100
+    card.log.clear()
+    assert read_ef(card, 0x010D, limits=limits) == content
+    assert max(c.le or 0 for c in card.reads()) == 100
+
+
+def test_a_learned_chunk_is_not_bypassed_below_the_extended_threshold() -> None:
+    # max_chunk 64 learned, extended still possible: a 136-byte rest is two short reads of 64, not
+    # a short read of 136 that the card refused before
+    content = lds_file(0x6E, 200)
+    limits = ReadLimits(max_chunk=64)
+    card = FakeCard({0x010E: content}, max_le=64)
+    assert read_ef(card, 0x010E, limits=limits) == content
+    assert [c.le for c in card.reads()] == [DEFAULT_EXTENDED_CHUNK, 64, 64, 64, 8]
+    assert limits.max_chunk == 64
 
 
 def test_a_refused_final_chunk_does_not_shrink_the_memory() -> None:
-    # 300 bytes: probe 8, then 256 (fine), then the final 36 refused once by a moody card
+    # 300 bytes: 256 first (fine), then the final 44 refused once by a moody card
     content = lds_file(0x6E, 300)
     limits = ReadLimits(extended_ok=False)
     card = FakeCard({0x010E: content}, max_le=256)
     refusals = iter([True])
 
     def moody(command: CommandApdu) -> ResponseApdu:
-        if command.ins == 0xB0 and command.le == 36 and next(refusals, False):
+        if command.ins == 0xB0 and command.le == 44 and next(refusals, False):
             return ResponseApdu(b"", 0x6700)
         return card(command)
 
     assert read_ef(moody, 0x010E, limits=limits) == content
+    assert [c.le for c in card.reads()] == [256, 32, 12]  # the refused 44 never reached the card
     assert limits.max_chunk is None
 
 
@@ -346,17 +565,36 @@ def test_secure_messaging_reads_use_the_largest_short_chunk(suite: CipherSuite, 
     card = FakeCard({0x011D: content}, extended=False)
     secure = SecureCard(card, suite)
     assert read_ef(secure.channel(), 0x011D, limits=ReadLimits(extended_ok=False), suite=suite) == content
-    assert [c.le for c in card.reads()][:3] == [8, chunk, chunk]
+    assert [c.le for c in card.reads()] == [chunk] * (1200 // chunk) + [1200 % chunk]
+
+
+@pytest.mark.parametrize(("suite", "chunk"), [(AES_128, 223), (TDES, 231)], ids=["AES", "3DES"])
+def test_a_small_file_under_secure_messaging_costs_one_read_binary(suite: CipherSuite, chunk: int) -> None:
+    card = FakeCard({FID_COM: EF_COM}, extended=False)
+    secure = SecureCard(card, suite)
+    assert read_ef(secure.channel(), FID_COM, limits=ReadLimits(extended_ok=False), suite=suite) == EF_COM
+    assert [c.le for c in card.reads()] == [chunk]
 
 
 def test_secure_messaging_with_b1_and_extended_length() -> None:
     content = lds_file(0x75, 40000)
     card = FakeCard({0x0102: content})
     secure = SecureCard(card, AES_128)
-    limits = ReadLimits()
+    limits = ReadLimits(max_extended_chunk=4096)
     assert read_ef(secure.channel(), 0x0102, limits=limits, suite=AES_128) == content
     assert limits.extended_ok is True
     assert any(c.ins == 0xB1 for c in card.reads())
+    assert all(c.needs_extended for c in card.reads())
+
+
+def test_secure_messaging_reads_a_large_file_in_one_extended_read() -> None:
+    content = lds_file(0x75, 20000)
+    card = FakeCard({0x0102: content})
+    secure = SecureCard(card, AES_128)
+    limits = ReadLimits()
+    assert read_ef(secure.channel(), 0x0102, limits=limits, suite=AES_128) == content
+    (only,) = card.reads()
+    assert only.le is not None and 20000 < only.le < DEFAULT_EXTENDED_CHUNK  # less the SM overhead
 
 
 def test_extended_refused_before_secure_messaging_falls_back_in_step() -> None:
@@ -366,7 +604,8 @@ def test_extended_refused_before_secure_messaging_falls_back_in_step() -> None:
     limits = ReadLimits()
     assert read_ef(secure.channel(), 0x0102, limits=limits, suite=AES_128) == content
     assert limits.extended_ok is False
-    assert [c.le for c in card.reads()][:3] == [8, 223, 223]
+    # the refused extended commands never reached the card, and the channel stayed in step
+    assert [c.le for c in card.reads()] == [223] * (3000 // 223) + [3000 % 223]
 
 
 def test_unprotected_6cxx_under_secure_messaging_steps_down() -> None:
@@ -397,7 +636,19 @@ def test_progress_reports_every_chunk() -> None:
         limits=ReadLimits(extended_ok=False),
         progress=lambda d, t: seen.append((d, t)),
     )
-    assert seen == [(8, 1000), (264, 1000), (520, 1000), (776, 1000), (1000, 1000)]
+    assert seen == [(256, 1000), (512, 1000), (768, 1000), (1000, 1000)]
+
+
+def test_progress_after_the_header_read() -> None:
+    content = lds_file(0x75, 200)
+    seen: list[tuple[int, int]] = []
+    read_ef(
+        FakeCard({0x0102: content}, past_end_sw=0x6700),
+        0x0102,
+        limits=ReadLimits(extended_ok=False),
+        progress=lambda d, t: seen.append((d, t)),
+    )
+    assert seen == [(HEADER_MIN_LENGTH, 200), (200, 200)]
 
 
 def test_cancel_between_chunks() -> None:

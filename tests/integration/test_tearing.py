@@ -186,11 +186,6 @@ def test_a_chosen_status_word_skips_that_file_and_says_so(
         assert authenticity["chip_authentication"] == "ok"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="agent/icao/files.py: a transport error during an extended-length READ BINARY sets "
-    "ReadLimits.extended_ok = False, even when the card was simply removed (CardRemovedError)",
-)
 def test_a_torn_extended_read_does_not_cost_the_reader_its_extended_length() -> None:
     limits = ReadLimits()  # kept per reader (agent.nfc.pcsc.ReaderMemory)
     clean = read_profile(PROFILE, limits=ReadLimits())
