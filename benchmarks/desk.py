@@ -135,6 +135,11 @@ def measure_taps(site: SimulatedSite, listener: Listener, taps: int) -> dict[str
             failed[what] = failed.get(what, 0) + 1
             continue
         finally:
+            # A person takes the card away after the screen answered, by which time the agent has
+            # closed its connection; removing it sooner would race the card reset with the removal.
+            deadline = time.monotonic() + TIMEOUT_S
+            while site.agent.worker.reads == reads and time.monotonic() < deadline:
+                time.sleep(0.005)
             site.desk.remove_card()
         elapsed = arrived - started
         stats = result.get("stats", {})

@@ -4,6 +4,7 @@ data in clear."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -47,7 +48,7 @@ def test_appended_entries_form_an_intact_chain(tmp_path):
     entries = list(log.entries())
     assert [e["seq"] for e in entries] == [1, 2, 3, 4]
     assert entries[0]["prev"] == GENESIS
-    assert all(b["prev"] == a["hash"] for a, b in zip(entries, entries[1:]))
+    assert all(b["prev"] == a["hash"] for a, b in itertools.pairwise(entries))
     report = verify_log(log.path, AuditKeys(KEY))
     assert report.ok and report.entries == 4 and report.macs_checked
     assert report.operators == {"le-tan-01": 3, "le-tan-02": 1}

@@ -185,6 +185,7 @@ def test_forged_or_copied_card_is_rejected_and_nothing_is_sent(desk, authenticit
     view = result_view(desk.service.latest())
     assert view["next_steps"][0]["key"] == "next.refuse_card"
     assert view["badge_text"]["en"] == "Card failed the check"
+    assert view["badge_reason"]["key"] == reason
 
 
 def test_unknown_trust_anchor_is_a_warning_not_a_failure(desk):

@@ -18,6 +18,9 @@ from agent.privacy import mask_id
 from agent.service.desk import DeskResult
 
 RECEIPT_VERSION = 1
+# The reasons that explain the authenticity badge, most telling first.
+BADGE_REASONS = ("reason.passive_failed", "reason.clone", "reason.trust_unknown", "reason.no_clone_check",
+                 "reason.genuine", "reason.qr_not_signed", "reason.vneid_unverified", "reason.typed")
 
 
 def texts(key: str, **params: Any) -> dict[str, str]:
@@ -47,6 +50,8 @@ def result_view(desk: DeskResult) -> dict[str, Any]:
     data["next_steps"] = [texts(key) for key in desk.next_steps]
     data["badge"] = desk.badge
     data["badge_text"] = texts(f"desk.badge.{desk.badge}")
+    badge_reason = next((key for key in BADGE_REASONS if key in result.reasons), None)
+    data["badge_reason"] = texts(badge_reason) if badge_reason else None
     data["display"] = {
         "id_masked": mask_id(result.identity.id_number),
         "old_id_masked": mask_id(result.identity.old_id_number),

@@ -10,9 +10,10 @@ from agent.api.app import create_api
 from tests.api.conftest import BASE_URL, PARTNER, TOKEN
 from tests.api.desk_fakes import ID_HANG, NAME_HANG, qr_text
 
+NO_SUCH_ID = "00000000-0000-0000-0000-000000000000"
 GET_ENDPOINTS = ["/api/status", "/api/sync/status", "/api/results/latest", "/api/results", "/api/results/stream",
-                 "/api/results/00000000-0000-0000-0000-000000000000", "/api/receipts/00000000-0000-0000-0000-000000000000",
-                 "/api/messages", "/api/config", "/api/openapi.json"]
+                 f"/api/results/{NO_SUCH_ID}", f"/api/receipts/{NO_SUCH_ID}", "/api/messages", "/api/config",
+                 "/api/openapi.json"]
 POST_ENDPOINTS = [("/api/verify/qr", {"text": qr_text()}), ("/api/verify/manual", {"id_number": ID_HANG})]
 
 
@@ -97,7 +98,8 @@ def test_the_page_own_origin_is_allowed(client, auth):
     assert "access-control-allow-origin" not in response.headers
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:8780", "192.168.1.20:8780", "attacker.127.0.0.1.nip.io"])
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8780", "192.168.1.20:8780",
+                                  "attacker.127.0.0.1.nip.io"])
 def test_non_loopback_host_header_is_refused(client, auth, host):
     """A DNS-rebinding page reaches 127.0.0.1 under its own name: the Host header gives it away."""
     response = client.get("/api/status", headers={**auth, "Host": host})
@@ -142,7 +144,8 @@ def test_bad_input_is_422_with_a_clear_message(client, desk, auth, path, body, f
 
 
 def test_malformed_json_is_422(client, auth):
-    response = client.post("/api/verify/manual", content=b"{not json", headers={**auth, "Content-Type": "application/json"})
+    response = client.post("/api/verify/manual", content=b"{not json",
+                           headers={**auth, "Content-Type": "application/json"})
     assert response.status_code == 422
     assert "not valid JSON" in response.json()["error"]["message"]
 

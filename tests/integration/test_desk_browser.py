@@ -107,6 +107,7 @@ def test_tap_shows_the_citizen_verified_and_a_tampered_card_as_failed(page, site
     site.tap("tampered")
     expect(page.locator("#verdict-text")).to_have_text("Không hợp lệ", timeout=TIMEOUT_MS)
     expect(page.locator("#badge")).to_have_text("Thẻ không hợp lệ")
+    expect(page.locator("#badge-reason")).to_have_text("Dữ liệu trên chip đã bị thay đổi hoặc chữ ký số không hợp lệ")
     expect(page.locator("#next-list")).to_contain_text("Không chấp nhận thẻ này")
     expect(page.locator("#reasons")).to_contain_text("Dữ liệu trên chip đã bị thay đổi")
     expect(page.locator("#history li").first).to_have_class("history-rejected")

@@ -164,6 +164,7 @@
     const badge = $("badge");
     badge.className = "badge badge-" + result.badge;
     badge.textContent = t("desk.badge." + result.badge);
+    $("badge-reason").textContent = result.badge_reason ? t(result.badge_reason.key) : "";
 
     renderEntitlement(result);
     renderNext(result);
@@ -374,6 +375,8 @@
       });
       renderResult(answer.result);
       input.value = "";
+      $("f-name").value = "";  // typed personal data does not linger on the screen
+      $("f-dob").value = "";
     } catch (failure) {
       const detail = failure.body && failure.body.error;
       error.textContent = detail ? (lang === "en" ? detail.message_en : detail.message_vi) + " " + detail.message : String(failure);
