@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 .PHONY: run test deps system-deps lint bench clean
 
 run: deps
-	$(PY) -m agent read --simulate normal
+	$(PY) -m agent demo
 
 test: deps
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \

@@ -183,8 +183,9 @@ def load_settings(
     apply(_read_toml(DEFAULT_FILE), str(DEFAULT_FILE))
     user_layer = _read_toml(Path(config_file)) if config_file else {}
     env_layer = _env_layer(env)
+    env_profile = env_layer.get("site", {}).get("profile")
     profile = (
-        env_layer.get("site", {}).get("profile")
+        (env_profile.text if isinstance(env_profile, _EnvValue) else None)
         or user_layer.get("site", {}).get("profile")
         or merged.get("site", {}).get("profile")
     )

@@ -53,6 +53,7 @@ AIM_TAP_P95_S = 1.5
 AIM_QR_P95_S = 0.3
 TOKEN = "bench-token"
 SHORT_ONLY_PROFILE = "no-extended-length"
+EXTENDED_PROFILE = "normal"
 TIMEOUT_S = 10.0
 
 
@@ -111,8 +112,9 @@ class Listener:
             return self.results[seen]
 
 
-def measure_taps(site: SimulatedSite, listener: Listener, taps: int) -> dict[str, Any]:
-    card = demo_card(Citizen("bench", 0, SHORT_ONLY_PROFILE, "valid"))
+def measure_taps(site: SimulatedSite, listener: Listener, taps: int,
+                 profile: str = SHORT_ONLY_PROFILE) -> dict[str, Any]:
+    card = demo_card(Citizen("bench", 0, profile, "valid"))
     person = site.people["insured"]
     wall: list[float] = []
     estimate: list[float] = []
@@ -153,7 +155,7 @@ def measure_taps(site: SimulatedSite, listener: Listener, taps: int) -> dict[str
             face_bytes = len(result["face"].split(",", 1)[1]) * 3 // 4
         time.sleep(0.05)
     return {
-        "card_profile": SHORT_ONLY_PROFILE,
+        "card_profile": profile,
         "face_bytes": face_bytes,
         "verdicts": verdicts,
         "failed_taps": failed,
@@ -200,6 +202,8 @@ def run_mode(simulator: str, taps: int, qr: int) -> dict[str, Any]:
         listener = Listener(site.server.url)
         measure_taps(site, listener, 2)  # warm-up: imports, first TLS-free connection, caches
         result: dict[str, Any] = {"reader": site.desk.mode, "tap_to_screen": measure_taps(site, listener, taps)}
+        if simulator == SIMULATOR_IN_PROCESS:
+            result["tap_to_screen_extended_length"] = measure_taps(site, listener, max(5, taps // 3), EXTENDED_PROFILE)
         if qr:
             result["qr_to_screen_camera"] = measure_qr_camera(site, listener, qr)
             result["qr_to_screen_api"] = measure_qr_api(site, listener, qr)

@@ -126,3 +126,9 @@ def test_config_is_accepted_before_and_after_the_command(tmp_path: Path) -> None
         )
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["site"]["site_id"] == "before-or-after"
+
+
+def test_the_profile_file_follows_the_profile_from_the_environment(tmp_path: Path) -> None:
+    settings = load_settings(environ={"CCCD_AGENT__SITE__PROFILE": "exam"})
+    assert settings.site.profile == "exam"
+    assert any(source.endswith("exam.toml") for source in settings.sources)

@@ -120,7 +120,6 @@ class ReaderWorker:
             log.exception("unexpected failure while verifying a card")
             self.service.report_read_error(AgentError("internal error"), reader=reader)
         finally:
-            self.reads += 1
             with self._lock:
                 self._read_cancel = None
             if transport is not None:
@@ -128,6 +127,7 @@ class ReaderWorker:
                     transport.close()
                 except AgentError as error:
                     log.debug("closing the card connection failed: %s", type(error).__name__)
+            self.reads += 1  # counted once the connection is closed: the card may leave now
 
     # --- QR codes -------------------------------------------------------------------------------
 
