@@ -274,23 +274,7 @@ class Agent:
 
     def prefetch_roster(self) -> None:
         """Keep the current session's roster in the store, so check-in works offline from the start."""
-        from agent.errors import BackendError
-
-        licensing = self.backends.licensing
-        try:
-            session_id = self.settings.exam.session_id
-            if not session_id:
-                today = datetime.now().date()
-                sessions = sorted((s for s in licensing.sessions() if s.exam_date >= today), key=lambda s: s.exam_date)
-                if not sessions:
-                    return
-                session_id = sessions[0].session_id
-            roster = licensing.roster(session_id)
-            self.store.save_roster(session_id, roster.session.to_json(),
-                                   [(c.id_number, c.details(session_id)) for c in roster.candidates])
-            log.info("exam roster %s kept for offline check-in (%d candidates)", session_id, len(roster.candidates))
-        except (BackendError, StoreError) as error:
-            log.info("exam roster not downloaded now: %s", type(error).__name__)
+        self.service.prefetch_roster()
 
     def status(self) -> dict[str, Any]:
         readers = self.readers.statuses() if self.readers is not None else {"state": "disabled", "readers": []}

@@ -1,12 +1,16 @@
 """The entitlement check of one identity at one desk: ask the site's backend (insurance status at a
 clinic, the session roster at an exam centre; a notary office keeps a record), fall back to what the
-store knows when the backend cannot answer, record the result and queue its event for the backend,
-all in one step (FIELD.md: "valid / expired / not found / cannot check now").
+store knows when the backend cannot answer (FIELD.md: "valid / expired / not found / cannot check
+now"), and build the event the backend is to receive.
 
-An answer from the store is marked ``from_cache`` with the time it was checked; a person never seen
-before while the backend is down gets "cannot check now". The event is always queued: the syncer
-delivers it exactly once when the backend is back. ``build_*`` at the end wire the real adapters
-from the settings (the composition root of ``verify`` and ``sync``).
+:meth:`Entitlement.assess` answers and writes nothing: the :class:`Assessment` carries what is to be
+recorded (the event, fresh answers for the cache, a roster downloaded on the way), so the desk
+service can weigh it with the chip's evidence and record its own final result.
+:meth:`Entitlement.check` is the whole step for the command line: assess, then record the result
+with all of that in one transaction. An answer from the store is marked ``from_cache`` with the time
+it was checked; a person never seen before while the backend is down gets "cannot check now". The
+event is always queued: the syncer delivers it exactly once when the backend is back. ``build_*`` at
+the end wire the real adapters from the settings (the composition root of ``verify`` and ``sync``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from agent.checks.licensing import ExamSessionInfo, Roster
 from agent.errors import BackendError, ConfigError
 from agent.models import BackendCheck, Identity, Source, Verdict, VerificationResult
 from agent.settings import PROFILES, Settings
-from sync.store import OutboundEvent, Store
+from sync.store import OutboundEvent, RosterCopy, Store
 from sync.syncer import Syncer
 
 INSURANCE_VERDICTS = {
@@ -54,6 +58,25 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
+@dataclasses.dataclass(frozen=True)
+class Assessment:
+    """The entitlement's answer for one identity, nothing written yet.
+
+    ``verdict`` and ``reasons`` are those of the entitlement alone; ``events`` (idempotency key
+    ``result_id``) are to be queued with the result, ``cache`` holds the fresh backend answers to keep
+    for offline checks and ``roster`` a roster downloaded on the way (see :meth:`sync.store.Store.record`).
+    """
+
+    result_id: str
+    created_at: datetime
+    check: BackendCheck
+    reasons: tuple[str, ...]
+    verdict: Verdict
+    events: tuple[OutboundEvent, ...] = ()
+    cache: tuple[tuple[str, BackendCheck], ...] = dataclasses.field(default=(), repr=False)
+    roster: RosterCopy | None = None
+
+
 @dataclasses.dataclass
 class Entitlement:
     store: Store
@@ -67,10 +90,36 @@ class Entitlement:
 
     def check(self, identity: Identity, profile: str, *, source: Source = Source.MANUAL,
               session_id: str | None = None) -> VerificationResult:
-        """Check, record and queue; returns the recorded result (StoreError if it could not be kept)."""
-        result_id = self.new_id()
-        created_at = self.now()
+        """Assess, then record the result with its event, cache entries and roster in one transaction;
+        returns the recorded result (StoreError if it could not be kept)."""
+        assessment = self.assess(identity, profile, session_id=session_id)
+        result = VerificationResult(
+            result_id=assessment.result_id,
+            source=source,
+            identity=identity,
+            created_at=assessment.created_at,
+            verdict=assessment.verdict,
+            reasons=assessment.reasons,
+            checks=(assessment.check,),
+            site_profile=profile,
+            operator=self.operator,
+        )
+        self.store.record(result, assessment.events, cache=assessment.cache, roster=assessment.roster)
+        return result
+
+    def assess(self, identity: Identity, profile: str, *, session_id: str | None = None,
+               result_id: str | None = None, at: datetime | None = None) -> Assessment:
+        """The answer for ``identity`` at a site of ``profile``, reading the store but writing nothing.
+
+        ``result_id`` (the event's idempotency key) and ``at`` (the time of the check) default to a new
+        id and now; the caller passes them when the result it records has its own (a chip read's).
+        """
+        if profile not in PROFILES:
+            raise ConfigError(f"must be one of {', '.join(PROFILES)}", key="site.profile")
+        result_id = result_id or self.new_id()
+        created_at = at or self.now()
         fresh: list[tuple[str, BackendCheck]] = []
+        roster: RosterCopy | None = None
         if profile == "clinic":
             check, reasons = self._insurance(identity.id_number, fresh)
             verdict = INSURANCE_VERDICTS.get(check.status, Verdict.CANNOT_CHECK)
@@ -79,13 +128,13 @@ class Entitlement:
                 "facility_code": check.details.get("facility_code"),
             })
         elif profile == "exam":
-            check, reasons = self._roster(identity.id_number, session_id)
+            check, reasons, roster = self._roster(identity.id_number, session_id, created_at)
             verdict = ROSTER_VERDICTS.get(check.status, Verdict.CANNOT_CHECK)
             event = self._event(result_id, created_at, "licensing", "candidate_checkin", identity, verdict, check, {
                 "session_id": check.details.get("session_id", ""),
                 "candidate_no": check.details.get("candidate_no"),
             })
-        elif profile == "notary":
+        else:
             check = BackendCheck("notary", "recorded", {}, checked_at=created_at)
             reasons = ("identity-verification record queued for the licensing service",)
             verdict = Verdict.VERIFIED
@@ -93,21 +142,19 @@ class Entitlement:
                 "full_name": identity.full_name,
                 "date_of_birth": identity.date_of_birth.isoformat() if identity.date_of_birth else None,
             })
-        else:
-            raise ConfigError(f"must be one of {', '.join(PROFILES)}", key="site.profile")
-        result = VerificationResult(
-            result_id=result_id,
-            source=source,
-            identity=identity,
-            created_at=created_at,
-            verdict=verdict,
-            reasons=reasons,
-            checks=(check,),
-            site_profile=profile,
-            operator=self.operator,
-        )
-        self.store.record(result, [event], cache=fresh)
-        return result
+        return Assessment(result_id, created_at, check, reasons, verdict, (event,), tuple(fresh), roster)
+
+    def prefetch_roster(self, session_id: str | None = None) -> RosterCopy | None:
+        """Download the roster of ``session_id`` (default: the session the checks would use) and keep
+        it in the store, so check-in works offline from the start. None when no session is known;
+        BackendError if the backend cannot give it, StoreError if it cannot be kept."""
+        now = self.now()
+        session_id = session_id or self._current_session(now)
+        if session_id is None:
+            return None
+        roster = self._download_roster(session_id, now)
+        self.store.save_roster(roster.session_id, roster.info, roster.entries, downloaded_at=roster.downloaded_at)
+        return roster
 
     def _insurance(self, id_number: str, fresh: list[tuple[str, BackendCheck]]) -> tuple[BackendCheck, tuple[str, ...]]:
         try:
@@ -121,50 +168,63 @@ class Entitlement:
         fresh.append((id_number, check))
         return check, (f"insurance: {check.status}",)
 
-    def _roster(self, id_number: str, session_id: str | None) -> tuple[BackendCheck, tuple[str, ...]]:
-        session_id = session_id or self._current_session()
+    def _roster(self, id_number: str, session_id: str | None,
+                now: datetime) -> tuple[BackendCheck, tuple[str, ...], RosterCopy | None]:
+        session_id = session_id or self._current_session(now)
         if session_id is None:
             return (BackendCheck("roster", STATUS_UNAVAILABLE, {"session_id": ""}),
-                    ("roster: no exam session known (none downloaded, backend unreachable)",))
-        self._refresh_roster(session_id)
+                    ("roster: no exam session known (none downloaded, backend unreachable)",), None)
+        downloaded = self._refreshed_roster(session_id, now)
         try:
             check = self.licensing.candidate(session_id, id_number)
-            return check, (f"roster: {check.status}",)
+            return check, (f"roster: {check.status}",), downloaded
         except BackendError as error:
             failure = type(error).__name__
-        stored = self.store.roster_info(session_id)
-        if stored is None:
-            return (BackendCheck("roster", STATUS_UNAVAILABLE, {"session_id": session_id, "error": failure}),
-                    (f"roster: cannot check now ({failure})",))
-        entry = self.store.roster_entry(session_id, id_number)
+        # Offline: the roster just downloaded (not written yet) or the one kept in the store.
+        entry: dict[str, Any] | None
+        if downloaded is not None:
+            known_at: datetime | None = downloaded.downloaded_at
+            entry = next((dict(details) for number, details in downloaded.entries if number == id_number), None)
+        else:
+            stored = self.store.roster_info(session_id)
+            if stored is None:
+                return (BackendCheck("roster", STATUS_UNAVAILABLE, {"session_id": session_id, "error": failure}),
+                        (f"roster: cannot check now ({failure})",), None)
+            known_at = stored.downloaded_at
+            entry = self.store.roster_entry(session_id, id_number)
         status = "on_roster" if entry else "not_on_roster"
         details = entry or {"session_id": session_id}
-        return (BackendCheck("roster", status, details, from_cache=True, checked_at=stored.downloaded_at),
-                (f"roster: {status}", f"answered from the downloaded roster: {failure}"))
+        return (BackendCheck("roster", status, details, from_cache=True, checked_at=known_at),
+                (f"roster: {status}", f"answered from the downloaded roster: {failure}"), downloaded)
 
-    def _current_session(self) -> str | None:
-        """Today's session (else the next one) from the backend; offline, the last roster downloaded."""
+    def _current_session(self, now: datetime) -> str | None:
+        """Today's session (else the next one, else the last one) from the backend; offline, the last
+        roster downloaded. "Today" is the desk's local day, as for the exam timetable."""
         try:
             sessions = self.licensing.sessions()
         except BackendError:
             stored = self.store.roster_info()
             return stored.session_id if stored else None
-        today = self.now().date()
+        today = now.astimezone().date()
         upcoming = sorted((s for s in sessions if s.exam_date >= today), key=lambda s: s.exam_date)
         chosen = upcoming[0] if upcoming else max(sessions, key=lambda s: s.exam_date, default=None)
         return chosen.session_id if chosen else None
 
-    def _refresh_roster(self, session_id: str) -> None:
-        """Keep a copy of the whole roster for offline checks (best effort: online checks go on)."""
+    def _refreshed_roster(self, session_id: str, now: datetime) -> RosterCopy | None:
+        """A new copy of the whole roster for offline checks when the stored one is missing or older
+        than the cache TTL (best effort: online checks go on without it)."""
         stored = self.store.roster_info(session_id)
-        if stored is not None and (self.now() - stored.downloaded_at).total_seconds() < self.cache_ttl_s:
-            return
+        if stored is not None and (now - stored.downloaded_at).total_seconds() < self.cache_ttl_s:
+            return None
         try:
-            roster = self.licensing.roster(session_id)
+            return self._download_roster(session_id, now)
         except BackendError:
-            return
-        self.store.save_roster(session_id, roster.session.to_json(),
-                               [(c.id_number, c.details(session_id)) for c in roster.candidates])
+            return None
+
+    def _download_roster(self, session_id: str, now: datetime) -> RosterCopy:
+        roster = self.licensing.roster(session_id)
+        return RosterCopy(session_id, roster.session.to_json(),
+                          tuple((c.id_number, c.details(session_id)) for c in roster.candidates), downloaded_at=now)
 
     def _event(self, result_id: str, created_at: datetime, destination: str, kind: str, identity: Identity,
                verdict: Verdict, check: BackendCheck, extra: dict[str, Any]) -> OutboundEvent:

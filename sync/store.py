@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlite_utils
 
-from agent.errors import StoreCorruptError, StoreError, StoreLockedError
+from agent.errors import InvalidInputError, StoreCorruptError, StoreError, StoreLockedError
 from agent.models import BackendCheck, Identity, Source, Verdict, VerificationResult
 from sync.keys import KeySource, StoreKeys
 from sync.migrations import LATEST_VERSION, MIGRATIONS
@@ -37,6 +37,8 @@ STATE_SENT = "sent"
 STATE_FAILED = "failed"
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 5, 6, 11, 13, 26
 _CHUNK = 5000
+MAX_LIST_LIMIT = 1000  # results decrypted for one page of the history, at most
+_MAX_OFFSET = 2**62  # SQLite integers are 64-bit
 
 
 def utc_now() -> datetime:
@@ -100,6 +102,17 @@ class RosterInfo:
     session_id: str
     downloaded_at: datetime
     info: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class RosterCopy:
+    """A whole exam roster as downloaded, kept for offline check-ins: (ID number, details) per candidate.
+    ``downloaded_at`` None means "when it is written"."""
+
+    session_id: str
+    info: dict[str, Any]
+    entries: tuple[tuple[str, dict[str, Any]], ...] = dataclasses.field(repr=False)
+    downloaded_at: datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -225,13 +238,15 @@ class Store:
     # --- results --------------------------------------------------------------------------------
 
     def record(self, result: VerificationResult, events: Sequence[OutboundEvent] = (),
-               cache: Sequence[tuple[str, BackendCheck]] = ()) -> None:
-        """Store a result, the events it queues and fresh backend answers, all or nothing."""
+               cache: Sequence[tuple[str, BackendCheck]] = (), roster: RosterCopy | None = None) -> None:
+        """Store a result, the events it queues, fresh backend answers and a roster downloaded on the
+        way, all or nothing."""
         lookup = self._keys.lookup(KIND_RESULT, result.identity.id_number)
         sealed = self._seal(result.to_json(), b"result\x00" + result.result_id.encode())
         now = _epoch(self._clock())
         cache_rows = [self._cache_row(id_number, check) for id_number, check in cache]
         event_rows = [self._event_row(event, now) for event in events]
+        roster_rows = self._roster_rows(roster.session_id, roster.entries) if roster is not None else []
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO results (result_id, created_at, verdict, profile, source, lookup, payload)"
@@ -244,6 +259,9 @@ class Store:
                 "INSERT INTO outbox (event_id, destination, created_at, updated_at, payload) VALUES (?, ?, ?, ?, ?)",
                 event_rows,
             )
+            if roster is not None:
+                self._replace_roster(conn, roster.session_id, roster.info, roster_rows,
+                                     _epoch(roster.downloaded_at) if roster.downloaded_at else now)
 
     def get_result(self, result_id: str) -> VerificationResult | None:
         with self._read() as conn:
@@ -262,9 +280,29 @@ class Store:
             ).fetchall()
         return [_result_from_json(self._unseal(p, b"result\x00" + r.encode())) for r, p in rows if p is not None]
 
-    def count_results(self) -> int:
+    def list_results(self, limit: int, offset: int = 0) -> list[VerificationResult]:
+        """A page of the history, newest first (equal times: the later recorded first). Results whose
+        personal part was purged after the retention period are left out; only the rows of the page
+        are decrypted."""
+        if not 0 <= limit <= MAX_LIST_LIMIT:
+            raise InvalidInputError(f"must be between 0 and {MAX_LIST_LIMIT}", field="limit")
+        if not 0 <= offset <= _MAX_OFFSET:
+            raise InvalidInputError("must be a whole number, 0 or more", field="offset")
         with self._read() as conn:
-            return int(conn.execute("SELECT count(*) FROM results").fetchone()[0])
+            rows = conn.execute(
+                "SELECT result_id, payload FROM results WHERE payload IS NOT NULL"
+                " ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+        return [_result_from_json(self._unseal(p, b"result\x00" + r.encode())) for r, p in rows]
+
+    def count_results(self, *, include_purged: bool = True) -> int:
+        """How many results were recorded; with ``include_purged=False`` only those :meth:`list_results`
+        can still show."""
+        with self._read() as conn:
+            if include_purged:
+                return int(conn.execute("SELECT count(*) FROM results").fetchone()[0])
+            return int(conn.execute("SELECT count(*) FROM results WHERE payload IS NOT NULL").fetchone()[0])
 
     # --- check cache ----------------------------------------------------------------------------
 
@@ -327,17 +365,27 @@ class Store:
     def save_roster(self, session_id: str, info: Mapping[str, Any],
                     entries: Iterable[tuple[str, Mapping[str, Any]]], *, downloaded_at: datetime | None = None) -> int:
         """Replace the stored roster of ``session_id``: (ID number, details) per candidate."""
+        rows = self._roster_rows(session_id, entries)
+        stamp = _epoch(downloaded_at or self._clock())
+        with self._write() as conn:
+            self._replace_roster(conn, session_id, info, rows, stamp)
+        return len(rows)
+
+    def _roster_rows(self, session_id: str,
+                     entries: Iterable[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, bytes, bytes]]:
         rows = []
         for id_number, details in entries:
             lookup = self._keys.lookup("roster", id_number, session_id)
             rows.append((session_id, lookup, self._seal(dict(details), b"roster\x00" + session_id.encode() + lookup)))
-        stamp = _epoch(downloaded_at or self._clock())
-        with self._write() as conn:
-            conn.execute("DELETE FROM roster_entries WHERE session_id = ?", (session_id,))
-            conn.execute("INSERT OR REPLACE INTO roster_sessions (session_id, downloaded_at, info) VALUES (?, ?, ?)",
-                         (session_id, stamp, json.dumps(dict(info), ensure_ascii=False)))
-            conn.executemany("INSERT INTO roster_entries (session_id, lookup, payload) VALUES (?, ?, ?)", rows)
-        return len(rows)
+        return rows
+
+    @staticmethod
+    def _replace_roster(conn: sqlite3.Connection, session_id: str, info: Mapping[str, Any],
+                        rows: Sequence[tuple[str, bytes, bytes]], stamp: float) -> None:
+        conn.execute("DELETE FROM roster_entries WHERE session_id = ?", (session_id,))
+        conn.execute("INSERT OR REPLACE INTO roster_sessions (session_id, downloaded_at, info) VALUES (?, ?, ?)",
+                     (session_id, stamp, json.dumps(dict(info), ensure_ascii=False)))
+        conn.executemany("INSERT INTO roster_entries (session_id, lookup, payload) VALUES (?, ?, ?)", rows)
 
     def roster_info(self, session_id: str | None = None) -> RosterInfo | None:
         """The stored roster of ``session_id``, or the most recently downloaded one."""

@@ -10,7 +10,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -28,6 +28,7 @@ from tests.api.desk_fakes import (
     ID_STRANGER,
     NAME_BINH,
     NAME_HANG,
+    SESSION,
     TAMPERED,
     UNKNOWN_CSCA,
     Desk,
@@ -235,6 +236,18 @@ def test_backend_down_answers_from_cache_then_cannot_check(desk):
     assert len(events_of(desk)) == 3  # every check-in is queued for when the backend is back
 
 
+def test_the_service_records_one_result_with_its_final_verdict(desk):
+    """The entitlement alone says verified; the chip's unknown trust anchor makes it a warning. The one
+    result recorded, and the event the backend gets, carry the final verdict; the fresh answer is cached."""
+    desk.service.expect_card(ID_HANG)
+    result = tap(desk, FakeChipRead(identity(), UNKNOWN_CSCA)).result
+    assert result.verdict is Verdict.WARNING
+    assert desk.store.count_results() == 1 and desk.store.get_result(result.result_id) == result
+    [event] = events_of(desk)
+    assert event["event_id"] == result.result_id and event["verdict"] == "warning"
+    assert desk.store.cache_get("insurance", ID_HANG, max_age_s=3600).status == "valid"
+
+
 # --- exam and notary profiles ------------------------------------------------------------------------
 
 
@@ -257,6 +270,7 @@ def test_exam_offline_uses_the_downloaded_roster(tmp_path):
     desk = make_desk(tmp_path, "exam", licensing=FakeLicensing((ID_HANG, ID_BINH)))
     try:
         desk.service.verify_manual(ID_HANG)  # online: the roster is downloaded on the way
+        assert desk.store.roster_entry(SESSION, ID_BINH) is not None  # kept with the result
         desk.licensing.down = True
         offline = desk.service.verify_manual(ID_BINH).result
         assert offline.verdict is Verdict.VERIFIED and offline.checks[0].from_cache
@@ -310,6 +324,46 @@ def test_history_pages_newest_first_and_survives_a_restart(tmp_path):
         assert verify_log(tmp_path / "audit.jsonl", reopened.audit.keys).ok
     finally:
         reopened.close()
+
+
+def test_history_leaves_out_purged_results_and_needs_no_audit_log(tmp_path):
+    desk = make_desk(tmp_path)
+    old = desk.service.verify_manual(ID_HANG).result
+    desk.store.purge(retention_days=0, now=old.created_at + timedelta(seconds=1))
+    kept = [desk.service.verify_manual(n).result.result_id for n in (ID_BINH, ID_STRANGER)]
+    page, total = desk.service.history(page=1, size=5)
+    assert total == 2 and [r.result_id for r in page] == kept[::-1]
+    assert desk.service.history(page=2, size=5) == ([], 2)
+    desk.close()
+    (tmp_path / "audit.jsonl").unlink()  # the history is the store's, not the audit log's
+    reopened = make_desk(tmp_path)
+    try:
+        assert reopened.service.latest().result_id == kept[-1]
+        page, total = reopened.service.history(page=1, size=1)
+        assert total == 2 and [r.result_id for r in page] == [kept[-1]]
+        assert page[0].badge == "not_checked" and page[0].next_steps == ()
+    finally:
+        reopened.close()
+
+
+def test_history_shows_results_recorded_outside_the_desk(desk):
+    """``python -m agent verify`` records into the same store: the desk's history shows it too."""
+    typed = desk.service.verify_manual(ID_HANG).result
+    from_command = desk.service.entitlement.check(identity(ID_BINH), "clinic")
+    page, total = desk.service.history()
+    assert total == 2 and [r.result_id for r in page] == [from_command.result_id, typed.result_id]
+
+
+def test_latest_of_an_empty_desk_is_none(desk):
+    assert desk.service.latest() is None
+    assert desk.service.history() == ([], 0)
+
+
+@pytest.mark.parametrize(("page", "size", "field"), [(0, 20, "page"), (1, 0, "size"), (1, 101, "size")])
+def test_history_refuses_bad_paging(desk, page, size, field):
+    with pytest.raises(InvalidInputError) as caught:
+        desk.service.history(page=page, size=size)
+    assert caught.value.field == field
 
 
 def test_results_and_reader_states_are_published(desk):

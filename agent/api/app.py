@@ -4,8 +4,9 @@ Every ``/api/`` call needs the access token; a foreign Origin is refused (:mod:`
 The OpenAPI description is at ``/api/openapi.json`` (token required, like the rest). Endpoints:
 
 - ``GET /api/status``: readers, camera, backend, sync; ``GET /api/sync/status``: the outbox;
-- ``GET /api/results/latest``, ``GET /api/results?page=&size=`` (newest first), ``GET /api/results/{id}``,
-  ``GET /api/results/stream`` (server-sent events ``result`` and ``reader``);
+- ``GET /api/results/latest``, ``GET /api/results?page=&size=`` (newest first, ``{results, page, size,
+  total}``; results purged after the retention period are neither listed nor counted),
+  ``GET /api/results/{id}``, ``GET /api/results/stream`` (server-sent events ``result`` and ``reader``);
 - ``POST /api/verify/qr`` ``{"text": ...}``; ``POST /api/verify/manual`` ``{"id_number": ..., ...}``;
 - ``GET /api/receipts/{id}``: the verification receipt (``?download=1`` as a file);
 - ``GET /api/messages``: the operator texts the page shows; ``GET /api/config``: the desk's profile.
@@ -33,13 +34,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent import messages
 from agent.api.security import GuardMiddleware, error_body, token_from_headers, token_matches
 from agent.errors import AgentError, InvalidInputError, StoreError
-from agent.service.desk import DeskService
+from agent.service.desk import MAX_HISTORY_PAGE, DeskService
 from agent.service.hub import CLOSED
 from agent.service.views import reader_view, result_view, summary_view
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 KEEPALIVE_S = 15.0
-MAX_PAGE_SIZE = 100
+MAX_PAGE_SIZE = MAX_HISTORY_PAGE
 PAGE_TEXT_PREFIXES = ("desk.", "verdict.", "reason.", "next.", "reader.", "check.", "error.")
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "

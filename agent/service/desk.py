@@ -1,10 +1,11 @@
 """The verification service of one desk: one pipeline for a chip tap, a QR code and a typed number.
 
-identity -> authenticity -> entitlement for the site profile (:mod:`agent.entitlement`) -> the
-verdict and its reasons (:mod:`agent.service.verdict`, the one place they are derived) -> the
-result recorded in the store with its event queued for the backend (one transaction), an entry in
-the audit log (:mod:`agent.audit`), and the result published to the desk page and the site's
-software (:class:`agent.service.hub.Hub`).
+identity -> authenticity -> entitlement for the site profile (:meth:`agent.entitlement.Entitlement.assess`,
+which answers without writing) -> the verdict and its reasons (:mod:`agent.service.verdict`, the
+one place they are derived) -> the result recorded in the store with its event queued for the
+backend, the fresh backend answers and any roster downloaded on the way (one transaction), an entry
+in the audit log (:mod:`agent.audit`), and the result published to the desk page and the site's
+software (:class:`agent.service.hub.Hub`). The history is read back from the store a page at a time.
 
 A chip opens only with a key (the CAN is the last 6 digits of the ID number; CCCD.md). The service
 keeps the key of the last identity scanned from a QR code or typed (:meth:`DeskService.expect_card`)
@@ -31,8 +32,8 @@ from typing import Any, Protocol
 
 from agent import audit as audit_module
 from agent.audit import AuditLog
-from agent.entitlement import Entitlement
-from agent.errors import AgentError, InvalidInputError, MrzFormatError, QrFormatError
+from agent.entitlement import Assessment, Entitlement
+from agent.errors import AgentError, BackendError, InvalidInputError, MrzFormatError, QrFormatError, StoreError
 from agent.icao.cccd import bac_key_from_qr, id_consistency_problems
 from agent.icao.keys import MrzKey
 from agent.models import BackendCheck, Identity, Source, Verdict, VerificationResult
@@ -50,6 +51,7 @@ KEY_TTL_S = 300.0  # a QR scanned or a number typed opens the next tap for five 
 RECENT_FACES = 50  # faces are kept in memory only, for the last results shown
 MAX_TEXT = 4096
 PROGRESS_EVERY_S = 0.1
+MAX_HISTORY_PAGE = 100
 COMPARED_FIELDS = ("full_name", "date_of_birth", "sex", "old_id_number", "address", "place_of_origin")
 
 
@@ -118,24 +120,6 @@ class DeskResult:
         return self.result.result_id
 
 
-@dataclasses.dataclass
-class _Capture:
-    """Stands in for the store while the entitlement answers: reads reach the store, the final record
-    is written by the service once the verdict (which the chip's evidence may change) is known."""
-
-    store: Any
-    result: VerificationResult | None = None
-    events: list[OutboundEvent] = dataclasses.field(default_factory=list)
-    cache: list[tuple[str, BackendCheck]] = dataclasses.field(default_factory=list)
-
-    def record(self, result: VerificationResult, events: Sequence[OutboundEvent] = (),
-               cache: Sequence[tuple[str, BackendCheck]] = ()) -> None:
-        self.result, self.events, self.cache = result, list(events), list(cache)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
-
-
 class DeskService:
     def __init__(
         self,
@@ -170,9 +154,6 @@ class DeskService:
         self._hint: AccessHint | None = None
         self._faces: collections.OrderedDict[str, bytes] = collections.OrderedDict()
         self._latest: DeskResult | None = None
-        self._index: list[str] = [e["data"]["result_id"] for e in audit.entries()
-                                  if e.get("action") == audit_module.ACTION_VERIFICATION
-                                  and isinstance(e.get("data"), dict) and e["data"].get("result_id")]
         self.reader_state: dict[str, Any] = {"state": "idle", "message_key": "reader.idle"}
         self.backend_state = "unknown"
         self.backend_state_at = 0.0  # monotonic time of the last answer (or failure) of a backend
@@ -289,23 +270,22 @@ class DeskService:
             result_id = result_id or self._new_id()
             badge = verdicts.authenticity_badge(source, authenticity)
             check: BackendCheck | None = None
-            events: list[OutboundEvent] = []
-            cache: list[tuple[str, BackendCheck]] = []
+            assessment: Assessment | None = None
+            events: Sequence[OutboundEvent] = ()
             created_at = self._clock()
             already = False
             if not (skip_entitlement or old_id_only or badge == verdicts.BADGE_FAILED):
-                capture = _Capture(self.store)
-                answering = dataclasses.replace(self.entitlement, new_id=lambda: result_id, now=lambda: created_at)
-                answering.store = capture  # type: ignore[assignment]
-                answering.check(identity, self.profile, source=source, session_id=self.exam_session_id)
-                assert capture.result is not None
-                check, events, cache = capture.result.checks[0], capture.events, capture.cache
+                # The entitlement answers without writing: the verdict also weighs the chip's evidence,
+                # and the service records its own final result below.
+                assessment = self.entitlement.assess(identity, self.profile, session_id=self.exam_session_id,
+                                                     result_id=result_id, at=created_at)
+                check, events = assessment.check, assessment.events
                 self.backend_state = "offline" if (check.from_cache or check.status == "unavailable") else "online"
                 self.backend_state_at = self._monotonic()
                 if check.kind == "roster" and check.status == "on_roster":
                     already = self._checked_in_before(identity.id_number, check)
                     if already:
-                        events = []  # one check-in per candidate and session reaches the backend
+                        events = ()  # one check-in per candidate and session reaches the backend
             comparison: list[dict[str, Any]] = []
             if entered and check is not None and check.kind == "notary":
                 comparison = compare_entered(entered, identity)
@@ -325,7 +305,8 @@ class DeskService:
             )
             events = [OutboundEvent(e.event_id, e.destination, {**e.payload, "verdict": str(decision.verdict)})
                       for e in events]
-            self.store.record(result, events, cache=cache)
+            self.store.record(result, events, cache=assessment.cache if assessment else (),
+                              roster=assessment.roster if assessment else None)
             self._audit(audit_module.ACTION_VERIFICATION, {
                 "result_id": result_id,
                 "source": str(source),
@@ -340,7 +321,6 @@ class DeskService:
             })
             desk = DeskResult(result, decision.next_steps, decision.badge, face, dict(stats or {}))
             with self._state_lock:
-                self._index.append(result_id)
                 self._latest = desk
                 if face:
                     self._faces[result_id] = face
@@ -387,27 +367,32 @@ class DeskService:
         with self._state_lock:
             if self._latest is not None:
                 return self._latest
-            last = self._index[-1] if self._index else None
-        return self.get(last) if last else None
+        last = self.store.list_results(1, 0)  # after a restart: the newest result kept in the store
+        return self._desk_result(last[0]) if last else None
 
     def get(self, result_id: str) -> DeskResult | None:
         with self._state_lock:
             if self._latest is not None and self._latest.result_id == result_id:
                 return self._latest
-            face = self._faces.get(result_id)
         result = self.store.get_result(result_id)
-        if result is None:
-            return None
-        badge = str(result.authenticity.get("badge", verdicts.BADGE_NOT_CHECKED))
-        return DeskResult(result, (), badge, face)
+        return self._desk_result(result) if result is not None else None
 
     def history(self, *, page: int = 1, size: int = 20) -> tuple[list[DeskResult], int]:
-        """Results newest first; results purged by the retention period are left out."""
+        """One page of results, newest first, and how many there are in all; results purged by the
+        retention period are left out of both. Only the page's results are decrypted."""
+        if page < 1:
+            raise InvalidInputError("must be 1 or more", field="page")
+        if not 1 <= size <= MAX_HISTORY_PAGE:
+            raise InvalidInputError(f"must be between 1 and {MAX_HISTORY_PAGE}", field="size")
+        found = self.store.list_results(size, (page - 1) * size)
+        return [self._desk_result(r) for r in found], self.store.count_results(include_purged=False)
+
+    def _desk_result(self, result: VerificationResult) -> DeskResult:
+        """A stored result as the desk shows it again: no next steps, the face while still in memory."""
         with self._state_lock:
-            ids = list(reversed(self._index))
-        start = (page - 1) * size
-        found = [r for r in (self.get(i) for i in ids[start:start + size]) if r is not None]
-        return found, len(ids)
+            face = self._faces.get(result.result_id)
+        badge = str(result.authenticity.get("badge", verdicts.BADGE_NOT_CHECKED))
+        return DeskResult(result, (), badge, face)
 
     def receipt(self, result_id: str) -> dict[str, Any] | None:
         """The verification receipt of one result (the notary keeps it); its viewing is audited."""
@@ -418,6 +403,22 @@ class DeskService:
 
         self._audit(audit_module.ACTION_RECEIPT_VIEWED, {"result_id": result_id})
         return receipt_view(desk.result, site_id=self.audit.site_id)
+
+    def prefetch_roster(self) -> bool:
+        """At an exam centre, keep the session's roster in the store so that check-in works offline
+        from the start (best effort: False when no roster could be kept now)."""
+        if self.profile != "exam":
+            return False
+        try:
+            roster = self.entitlement.prefetch_roster(self.exam_session_id)
+        except (BackendError, StoreError) as error:
+            log.info("exam roster not downloaded now: %s", type(error).__name__)
+            return False
+        if roster is None:
+            log.info("exam roster not downloaded now: no exam session known")
+            return False
+        log.info("exam roster %s kept for offline check-in (%d candidates)", roster.session_id, len(roster.entries))
+        return True
 
     # --- the desk's state -------------------------------------------------------------------------
 

@@ -4,11 +4,13 @@ software relies on, and the OpenAPI description that documents them."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
 from agent.api.app import create_api
 from tests.api.conftest import BASE_URL, PARTNER, TOKEN
-from tests.api.desk_fakes import ID_HANG, NAME_HANG, qr_text
+from tests.api.desk_fakes import ID_BINH, ID_HANG, NAME_HANG, qr_text
 
 NO_SUCH_ID = "00000000-0000-0000-0000-000000000000"
 GET_ENDPOINTS = ["/api/status", "/api/sync/status", "/api/results/latest", "/api/results", "/api/results/stream",
@@ -204,6 +206,42 @@ def test_verify_then_read_back_through_every_endpoint(client, desk, auth):
     texts = client.get("/api/messages", headers=auth).json()
     assert texts["verdict.rejected"] == {"vi": "Không hợp lệ", "en": "Rejected"}
     assert "desk.badge.trust_anchor_unknown" in texts
+
+
+HISTORY_LINE_FIELDS = {"result_id", "created_at", "source", "site_profile", "operator", "verdict", "verdict_text",
+                       "badge", "full_name", "id_masked", "check"}
+
+
+def test_history_pages_newest_first_in_its_stable_shape(client, desk, auth):
+    typed = [client.post("/api/verify/manual", json={"id_number": number}, headers=auth).json()["result"]
+             for number in (ID_HANG, ID_BINH, "123456789")]
+    ids = [r["result_id"] for r in typed]
+    first = client.get("/api/results?page=1&size=2", headers=auth).json()
+    assert set(first) == {"results", "page", "size", "total"}
+    assert (first["page"], first["size"], first["total"]) == (1, 2, 3)
+    assert [r["result_id"] for r in first["results"]] == [ids[2], ids[1]]
+    line = first["results"][1]
+    assert set(line) == HISTORY_LINE_FIELDS
+    assert line["created_at"] == typed[1]["created_at"] and line["source"] == "manual"
+    assert line["verdict"] == "warning" and line["verdict_text"]["key"] == "verdict.warning"
+    assert line["id_masked"] == "001*******67" and line["operator"] == "le-tan-01"
+    assert line["check"] == {"kind": "insurance", "status": "expired", "from_cache": False}
+    assert first["results"][0]["check"] is None  # an old CMND is not looked up
+    second = client.get("/api/results?page=2&size=2", headers=auth).json()
+    assert [r["result_id"] for r in second["results"]] == [ids[0]] and second["total"] == 3
+    assert client.get("/api/results?page=3&size=2", headers=auth).json() == {
+        "results": [], "page": 3, "size": 2, "total": 3}
+    default = client.get("/api/results", headers=auth).json()
+    assert (default["page"], default["size"], len(default["results"])) == (1, 20, 3)
+
+
+def test_history_leaves_out_purged_results(client, desk, auth):
+    old = client.post("/api/verify/manual", json={"id_number": ID_HANG}, headers=auth).json()["result"]
+    desk.store.purge(retention_days=0, now=datetime.fromisoformat(old["created_at"]) + timedelta(seconds=1))
+    new = client.post("/api/verify/manual", json={"id_number": ID_BINH}, headers=auth).json()["result"]
+    history = client.get("/api/results", headers=auth).json()
+    assert history["total"] == 1 and [r["result_id"] for r in history["results"]] == [new["result_id"]]
+    assert client.get(f"/api/results/{old['result_id']}", headers=auth).status_code == 404
 
 
 def test_responses_are_not_cached_and_not_framed(client, auth):

@@ -12,11 +12,11 @@ import unicodedata
 
 import pytest
 
-from agent.errors import StoreCorruptError, StoreError, StoreLockedError
+from agent.errors import InvalidInputError, StoreCorruptError, StoreError, StoreLockedError
 from agent.models import BackendCheck
 from sync.keys import KeyFile
 from sync.migrations import LATEST_VERSION
-from sync.store import OutboundEvent, Store
+from sync.store import OutboundEvent, RosterCopy, Store
 from tests.sync.helpers import T0, Clock, event_for, identity, insurance_check, open_store, result
 
 
@@ -62,6 +62,100 @@ def test_a_result_and_its_events_are_written_together_or_not_at_all(store):
         store.record(clash, [OutboundEvent(first.result_id, "insurance", {"x": 1})])
     assert store.get_result(clash.result_id) is None
     assert store.count_results() == 1 and store.outbox_status().pending == 1
+
+
+# --- the history, a page at a time ------------------------------------------------------------------
+
+
+def record_series(store, clock, count: int) -> list[str]:
+    """``count`` results a minute apart, oldest first; their ids."""
+    ids = []
+    for i in range(count):
+        res = result(identity(i), at=clock.now)
+        store.record(res)
+        ids.append(res.result_id)
+        clock.advance(minutes=1)
+    return ids
+
+
+def test_list_results_pages_newest_first(store, clock):
+    ids = record_series(store, clock, 7)
+    newest_first = ids[::-1]
+    assert [r.result_id for r in store.list_results(3, 0)] == newest_first[:3]
+    assert [r.result_id for r in store.list_results(3, 3)] == newest_first[3:6]
+    assert [r.result_id for r in store.list_results(3, 6)] == newest_first[6:]
+    assert store.list_results(3, 7) == [] and store.list_results(0, 0) == []
+    assert store.list_results(100, 0)[0] == store.get_result(ids[-1])  # whole results, decrypted
+    assert store.count_results(include_purged=False) == 7
+
+
+def test_list_results_of_an_empty_store(store):
+    assert store.list_results(20, 0) == []
+    assert store.count_results(include_purged=False) == 0
+
+
+def test_list_results_orders_by_time_then_by_recording(store, clock):
+    late = result(identity(1), at=T0.replace(hour=9))
+    early = result(identity(2), at=T0)  # recorded after, but checked earlier (a desk clock set back)
+    same_a, same_b = result(identity(3), at=T0.replace(hour=8, minute=30)), result(identity(4), at=T0.replace(
+        hour=8, minute=30))
+    for r in (late, early, same_a, same_b):
+        store.record(r)
+    assert [r.result_id for r in store.list_results(10, 0)] == [
+        late.result_id, same_b.result_id, same_a.result_id, early.result_id]
+
+
+def test_list_results_leaves_out_purged_results(store, clock):
+    old = record_series(store, clock, 3)
+    clock.advance(days=40)
+    kept = record_series(store, clock, 2)
+    store.purge(retention_days=30)
+    assert [r.result_id for r in store.list_results(10, 0)] == kept[::-1]
+    assert store.list_results(10, 2) == []
+    assert store.count_results(include_purged=False) == 2
+    assert store.count_results() == 5  # the non-personal rows still count
+    assert all(store.get_result(i) is None for i in old)
+
+
+def test_list_results_decrypts_only_the_page(tmp_path, clock):
+    with open_store(tmp_path, clock) as store:
+        ids = record_series(store, clock, 4)
+    with sqlite3.connect(tmp_path / "agent.sqlite3") as conn:  # damage the oldest result only
+        (payload,) = conn.execute("SELECT payload FROM results WHERE result_id = ?", (ids[0],)).fetchone()
+        conn.execute("UPDATE results SET payload = ? WHERE result_id = ?",
+                     (payload[:-1] + bytes([payload[-1] ^ 1]), ids[0]))
+    with open_store(tmp_path, clock) as store:
+        opened = []
+        unseal = store._unseal
+        store._unseal = lambda sealed, context: (opened.append(context), unseal(sealed, context))[1]
+        assert [r.result_id for r in store.list_results(2, 1)] == [ids[2], ids[1]]
+        assert len(opened) == 2
+        with pytest.raises(StoreCorruptError):
+            store.list_results(2, 2)  # the page holding the damaged one says so
+
+
+@pytest.mark.parametrize(("limit", "offset", "field"), [(-1, 0, "limit"), (1001, 0, "limit"), (10, -1, "offset"),
+                                                        (10, 2**63, "offset")])
+def test_list_results_refuses_bad_paging(store, limit, offset, field):
+    with pytest.raises(InvalidInputError) as caught:
+        store.list_results(limit, offset)
+    assert caught.value.field == field
+
+
+def test_a_roster_downloaded_with_a_result_is_written_with_it(store, clock):
+    person = identity(5).id_number
+    copy = RosterCopy("SH-38-B2", {"centre": "Thanh Hóa"}, ((person, {"candidate_no": "B2-0005"}),),
+                      downloaded_at=T0.replace(hour=7))
+    first = result()
+    store.record(first, [event_for(first)], roster=copy)
+    assert store.roster_info("SH-38-B2").downloaded_at == T0.replace(hour=7)
+    assert store.roster_entry("SH-38-B2", person) == {"candidate_no": "B2-0005"}
+    clash = result()
+    newer = RosterCopy("SH-01-A1", {}, ((person, {"candidate_no": "A1-0001"}),))
+    with pytest.raises(StoreError):
+        store.record(clash, [OutboundEvent(first.result_id, "licensing", {})], roster=newer)
+    assert store.roster_info("SH-01-A1") is None  # all or nothing: the roster went with the refused result
+    assert store.count_results() == 1
 
 
 # --- check cache ------------------------------------------------------------------------------------
