@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 import tests.conftest as root_conftest
+from agent.commands.demo import demo_people
 from tests.pcsc_env import PcscEnvironment
 
 if "tests.pcsc_env" not in getattr(root_conftest, "pytest_plugins", ()):
@@ -32,8 +33,8 @@ CYCLE_TIMEOUT_S = 90.0
 class Demo:
     """The demo subprocess, its output collected line by line by a reader thread."""
 
-    def __init__(self, *extra: str) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    def __init__(self, *extra: str, env_extra: dict[str, str] | None = None) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env_extra or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "agent", "demo", "--port", "0", "--token", TOKEN, "--step-seconds", "0.5", *extra],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
@@ -97,8 +98,8 @@ def port_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def run_demo_cycle(*extra: str) -> tuple[Demo, list[str]]:
-    demo = Demo(*extra)
+def run_demo_cycle(*extra: str, env_extra: dict[str, str] | None = None) -> tuple[Demo, list[str]]:
+    demo = Demo(*extra, env_extra=env_extra)
     try:
         url = demo.wait_for(r"Desk page \(clinic, demo\): (http://127\.0\.0\.1:\d+)/#token=", START_TIMEOUT_S).group(1)
         backend_port = int(demo.wait_for(r"mock backends on http://127\.0\.0\.1:(\d+)", 5).group(1))
@@ -142,8 +143,15 @@ def run_demo_cycle(*extra: str) -> tuple[Demo, list[str]]:
 
 @pytest.mark.slow
 def test_demo_in_process_shows_every_outcome_and_stops_cleanly():
-    _demo, lines = run_demo_cycle("--simulator", "in-process")
+    # With the most talkative logging (DEBUG and the APDU trace), still no personal data in the output.
+    talkative = {"CCCD_AGENT__LOG__LEVEL": "DEBUG", "CCCD_AGENT__LOG__APDU_TRACE": "true"}
+    _demo, lines = run_demo_cycle("--simulator", "in-process", env_extra=talkative)
     assert any("in-process card simulator" in line for line in lines)  # the banner says so
+    assert any("APDU " in line for line in lines)  # the trace was on
+    output = "\n".join(lines)
+    for person in demo_people().values():
+        for value in (person.id_number, person.full_name, person.full_name.upper(), person.permanent_residence):
+            assert value not in output, "personal data in the demo's output or logs"
 
 
 @pytest.mark.slow
