@@ -141,14 +141,28 @@ def load_chip_reader(settings: Settings) -> Any:
 
 
 def bind_chip_reader(read_chip: Callable[..., Any], settings: Settings, trust_store: Any) -> Callable[..., Any]:
-    """The chip read with the settings and trust store bound; a transport that models a real reader's
-    link (the simulator's) also reports how long the same read would take on one."""
+    """The chip read with the settings and trust store bound. What a reader has shown it can take
+    (extended length, the largest chunk) is kept per reader name, so a step-down is learned once; a
+    transport that models a real reader's link (the simulator's) also reports how long the same read
+    would take on one."""
+    from agent.icao.files import ReadLimits
+    from agent.nfc.pcsc import ReaderMemory
+
+    memory: ReaderMemory[ReadLimits] = ReaderMemory()
+
+    def new_limits(transport: Any) -> ReadLimits:
+        limits = ReadLimits.from_setting(settings.reader.extended_length)
+        if getattr(transport, "extended_length_possible", True) is False:
+            limits.extended_ok = False  # T=0: no extended-length APDUs through this reader
+        return limits
 
     def read(transport: Any, **kwargs: Any) -> Any:
         link = None
         if getattr(transport, "link_estimate_ms", None) is not None:
             def link() -> float:
                 return float(transport.link_estimate_ms)
+        reader = str(getattr(transport, "reader", "") or type(transport).__name__)
+        kwargs.setdefault("limits", memory.get_or_create(reader, lambda: new_limits(transport)))
         return read_chip(transport, settings=settings, trust_store=trust_store, link_estimate=link, **kwargs)
 
     return read

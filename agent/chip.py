@@ -115,6 +115,8 @@ def read_chip(
     # bridge), or the agent's other threads (API, sync), must not count as the read's cost.
     cpu_started = time.thread_time()
     read_at = at or datetime.now(UTC)
+    if limits is None:
+        limits = ReadLimits.from_setting(settings.reader.extended_length)
     reading = read_document(
         build_send(counting, trace=trace),
         can=can_key,
