@@ -129,7 +129,7 @@ class BackendCheck:
         return {
             "kind": self.kind,
             "status": self.status,
-            "details": self.details,
+            "details": dict(self.details),
             "from_cache": self.from_cache,
             "checked_at": self.checked_at.isoformat() if self.checked_at else None,
         }
@@ -158,7 +158,7 @@ class VerificationResult:
             "created_at": self.created_at.isoformat(),
             "verdict": str(self.verdict),
             "reasons": list(self.reasons),
-            "authenticity": self.authenticity,
+            "authenticity": dict(self.authenticity),
             "checks": [c.to_json() for c in self.checks],
             "site_profile": self.site_profile,
             "operator": self.operator,

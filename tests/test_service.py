@@ -171,6 +171,7 @@ def test_genuine_chip_after_qr_is_verified_with_face_and_receipt(desk):
     assert audit_entries(desk)[-1]["action"] == "receipt_viewed"
     stored = desk.store.get_result(result.result_id)
     assert receipt_view(stored, site_id="bv-test") == receipt  # the receipt survives in the store
+    assert desk.service.receipt(result.result_id) == receipt  # asking again gives the same receipt
 
 
 @pytest.mark.parametrize(("authenticity", "reason"), [(TAMPERED, "reason.passive_failed"), (CLONE, "reason.clone")])

@@ -1,12 +1,18 @@
-"""``python -m agent demo [--port N] [--token T]``: the whole desk on one machine with no hardware, for a
-newcomer's first minute. It starts the mock backends (simulators.backends) with a few demo citizens,
-puts simulated CCCDs on pcscd's virtual reader (vpcd) when the machine has pcscd and the vpcd driver
-(starting pcscd itself when it is installed but not running and it may), or else serves them in
-process and says so in a banner; starts the agent (card monitor, QR loop on a simulated webcam,
-store, syncer, audit, local API) and the desk page; prints the address and the access token; then
-cycles through the outcomes: a QR code scanned then the card tapped (verified), insurance expired,
-no insurance card, a tampered card, a cloned card, and the backend going down (an answer from cache,
-a "cannot check now") and coming back (the queued records delivered).
+"""``python -m agent demo [--profile clinic|notary|exam] [--port N] [--token T]``: the whole desk on one
+machine with no hardware, for a newcomer's first minute. It starts the mock backends (simulators.backends)
+with a few demo citizens, puts simulated CCCDs on pcscd's virtual reader (vpcd) when the machine has pcscd
+and the vpcd driver (starting pcscd itself when it is installed but not running and it may), or else
+serves them in process and says so in a banner; starts the agent (card monitor, QR loop on a simulated
+webcam, store, syncer, audit, local API) and the desk page; prints the address and the access token; then
+cycles through the outcomes of the site kind. A clinic: a QR code scanned then the card tapped (verified),
+insurance expired, no insurance card, a tampered card, a cloned card, and the backend going down (an
+answer from cache, a "cannot check now") and coming back (the queued records delivered). A notary
+office: the citizen's data typed (the desk's manual entry with extra fields) then the card tapped, the
+chip agreeing with what was typed or not (the difference flagged, the chip data kept), a tampered card,
+a cloned card, each verification receipt saved in the data directory. An exam centre: candidates of
+today's session (seeded by the mock backends) checked in, one of them again ("already checked in"),
+someone not on the roster, a tampered card, and the licensing backend going down (check-in from the
+roster kept offline) and coming back.
 
 Ctrl-C or SIGTERM stops everything it started, child processes by pid. Like agent/app.py this is
 composition code: the one place, with agent/simulated_reader.py, where the agent meets the simulators.
@@ -17,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import queue
@@ -64,7 +71,12 @@ class Citizen:
     person_index: int
     card_profile: str
     insurance: str | None  # "valid" | "expired" | None (no card: not_found)
+    on_roster: bool = False  # a candidate of today's exam session
+    typed: str = ""  # at a notary: TYPED_MATCHING or TYPED_WRONG_BIRTH_DATE
 
+
+TYPED_MATCHING = "matching"
+TYPED_WRONG_BIRTH_DATE = "wrong-birth-date"
 
 CAST = (
     Citizen("insured", 0, "normal", "valid"),
@@ -89,9 +101,64 @@ STEPS = (
     ("the backend comes back: the queued records are delivered", ("backend", "up")),
 )
 
+NOTARY_CAST = (
+    Citizen("matching", 0, "normal", None, typed=TYPED_MATCHING),
+    Citizen("differing", 1, "normal", None, typed=TYPED_WRONG_BIRTH_DATE),
+    Citizen("tampered", 3, "tampered-dg13", None, typed=TYPED_MATCHING),
+    Citizen("clone", 4, "clone", None, typed=TYPED_MATCHING),
+)
+
+NOTARY_STEPS = (
+    ("the notary types a citizen's ID number, name, date of birth and sex; the citizen taps the card",
+     ("typed_tap", "matching")),
+    ("the notary mistypes the date of birth; the citizen taps the card: the difference is flagged",
+     ("typed_tap", "differing")),
+    ("a card whose chip data was altered (DG13 tampered)", ("typed_tap", "tampered")),
+    ("a cloned card (data copied, chip keys do not match)", ("typed_tap", "clone")),
+)
+
+EXAM_CAST = (
+    Citizen("candidate_1", 0, "normal", None, on_roster=True),
+    Citizen("candidate_2", 1, "normal", None, on_roster=True),
+    Citizen("not_on_roster", 2, "normal", None),
+    Citizen("tampered", 3, "tampered-dg13", None, on_roster=True),
+    Citizen("candidate_3", 5, "normal", None, on_roster=True),
+)
+
+# From the second round on the same candidates are "already checked in": one check-in per session.
+EXAM_STEPS = (
+    ("a candidate on today's roster taps the card", ("tap", "candidate_1")),
+    ("another candidate on the roster taps the card", ("tap", "candidate_2")),
+    ("the first candidate taps again: already checked in", ("tap", "candidate_1")),
+    ("someone not on this session's roster taps the card", ("tap", "not_on_roster")),
+    ("a card whose chip data was altered (DG13 tampered)", ("tap", "tampered")),
+    ("the licensing backend goes down", ("backend", "down")),
+    ("a third candidate taps: answered from the roster kept offline", ("tap", "candidate_3")),
+    ("the backend comes back: the queued check-ins are delivered", ("backend", "up")),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """What the demo plays at one site kind: who takes part and the steps of one round."""
+
+    cast: tuple[Citizen, ...]
+    steps: tuple[tuple[str, tuple[str, str]], ...]
+
+
+SCENARIOS = {
+    "clinic": Scenario(CAST, STEPS),
+    "notary": Scenario(NOTARY_CAST, NOTARY_STEPS),
+    "exam": Scenario(EXAM_CAST, EXAM_STEPS),
+}
+DEFAULT_PROFILE = "clinic"
+RECEIPTS_DIR = "receipts"
+
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("demo", parents=[common], help="the desk with simulated cards and backends")
+    parser.add_argument("--profile", choices=tuple(SCENARIOS), default=DEFAULT_PROFILE,
+                        help=f"site kind whose outcomes are played (default {DEFAULT_PROFILE})")
     parser.add_argument("--port", type=port_number, default=DEMO_PORT,
                         help=f"desk page / API port on 127.0.0.1 (default {DEMO_PORT}; 0 = any free port)")
     parser.add_argument("--token", help="access token (default: a new one)")
@@ -318,10 +385,10 @@ def pcsc_available() -> bool:
 # --- the demo's world ---------------------------------------------------------------------------------
 
 
-def demo_people(seed: bytes | None = None) -> dict[str, Any]:
+def demo_people(seed: bytes | None = None, profile: str = DEFAULT_PROFILE) -> dict[str, Any]:
     from simulators.card.people import DEFAULT_SEED, make_person
 
-    return {c.label: make_person(seed or DEFAULT_SEED, c.person_index) for c in CAST}
+    return {c.label: make_person(seed or DEFAULT_SEED, c.person_index) for c in SCENARIOS[profile].cast}
 
 
 def demo_card(citizen: Citizen, seed: bytes | None = None) -> Any:
@@ -335,22 +402,30 @@ def demo_card(citizen: Citizen, seed: bytes | None = None) -> Any:
     return SimulatedCard(personalise(make_person(chosen, citizen.person_index), profile, seed=chosen))
 
 
-def demo_world(people: dict[str, Any], seed: int = 2024) -> Any:
-    """The mock backends' seeded world plus the demo citizens and the insurance each should have."""
+def demo_world(people: dict[str, Any], seed: int = 2024, profile: str = DEFAULT_PROFILE) -> Any:
+    """The mock backends' seeded world plus the demo citizens, the insurance each should have and,
+    for an exam centre, the demo candidates added to the roster of today's seeded session."""
     from datetime import date
 
+    from simulators.backends.data import Candidate, InsuranceCard, build_world
     from simulators.backends.data import Citizen as WorldCitizen
-    from simulators.backends.data import InsuranceCard, build_world
 
     world = build_world(seed, today=date.today(), population=500, sessions=2, session_size=50)
     citizens = dict(world.citizens)
     cards = dict(world.cards)
-    for number, citizen in enumerate(CAST):
+    sessions = dict(world.sessions)
+    today_session = min(sessions.values(), key=lambda s: s.exam_date)  # the seeded sessions start today
+    candidates = list(today_session.candidates)
+    for number, citizen in enumerate(SCENARIOS[profile].cast):
         person = people[citizen.label]
         province = person.id_number[1:3]
         citizens[person.id_number] = WorldCitizen(person.id_number, person.full_name, person.date_of_birth,
                                                   person.sex_vi, person.permanent_residence, province)
         cards.pop(person.id_number, None)
+        candidates = [c for c in candidates if c.id_number != person.id_number]
+        if citizen.on_roster:
+            candidates.append(Candidate(f"{today_session.licence_class}-{len(candidates) + 1:04d}", person.id_number,
+                                        person.full_name, person.date_of_birth, today_session.licence_class))
         if citizen.insurance is None:
             continue
         local = [f for f in world.facilities if f.code.startswith(province)] or list(world.facilities)
@@ -358,12 +433,16 @@ def demo_world(people: dict[str, Any], seed: int = 2024) -> Any:
         cards[person.id_number] = InsuranceCard(
             person.id_number, f"GD4{province}{province}{number + 1:08d}", valid_to - timedelta(days=364), valid_to,
             4, local[0])
-    return dataclasses.replace(world, citizens=citizens, cards=cards)
+    sessions[today_session.session_id] = dataclasses.replace(today_session, candidates=tuple(candidates))
+    return dataclasses.replace(world, citizens=citizens, cards=cards, sessions=sessions)
 
 
 def demo_settings(config: str | None, work: Path, backends: Any, *, port: int = DEMO_PORT,
-                  profile: str = "clinic") -> Settings:
-    return load_settings(config, overrides={
+                  profile: str = DEFAULT_PROFILE) -> Settings:
+    # The profile is named as the environment would name it, so that its file (config/<profile>.toml)
+    # is layered in as for a real site; the command line still wins over everything.
+    environ = {**os.environ, "CCCD_AGENT__SITE__PROFILE": profile}
+    return load_settings(config, environ=environ, overrides={
         "site": {"profile": profile, "site_id": f"demo-{profile}", "operator": "demo-receptionist"},
         "backends": {"insurance_url": backends.insurance_url, "licensing_url": backends.licensing_url,
                      "token": BACKEND_TOKEN, "retries": 1, "connect_timeout_s": 0.5, "read_timeout_s": 1.0,
@@ -390,6 +469,7 @@ class SimulatedSite:
     people: dict[str, Any]
     cards: dict[str, Any]
     work: Path
+    profile: str = DEFAULT_PROFILE
 
     def tap(self, label: str, *, timeout: float = RESULT_TIMEOUT_S, arm: bool = True) -> Any:
         """Put a citizen's card on the reader (with its key, as if typed), wait for the outcome, remove it."""
@@ -405,6 +485,27 @@ class SimulatedSite:
             self.desk.remove_card()
         return self.agent.service.latest()
 
+    def type_details(self, label: str, *, wrong_birth_date: bool = False) -> Any:
+        """What the desk's manual entry with extra fields does: the ID number and the citizen's details
+        as typed (a notary keeps them to compare with the chip on the next tap)."""
+        person = self.people[label]
+        born = person.date_of_birth
+        if wrong_birth_date:  # a slip of one day, in the same year so that the ID number still agrees
+            born = born + timedelta(days=1 if (born.month, born.day) != (12, 31) else -1)
+        entered = {"full_name": person.full_name, "date_of_birth": born.isoformat(), "sex": person.sex_vi}
+        return self.agent.service.verify_manual(person.id_number, entered)
+
+    def save_receipt(self, result_id: str) -> Path | None:
+        """The verification receipt of a result, as the desk downloads it, kept in the data directory."""
+        receipt = self.agent.service.receipt(result_id)
+        if receipt is None:
+            return None
+        folder = self.work / RECEIPTS_DIR
+        folder.mkdir(mode=0o700, exist_ok=True)
+        path = folder / f"receipt-{result_id}.json"
+        path.write_text(json.dumps(receipt, ensure_ascii=False, indent=2), encoding="utf-8")
+        return path
+
 
 def _wait_until(condition: Callable[[], bool], timeout: float, stop: threading.Event | None = None) -> bool:
     deadline = time.monotonic() + timeout
@@ -417,7 +518,8 @@ def _wait_until(condition: Callable[[], bool], timeout: float, stop: threading.E
 
 @contextlib.contextmanager
 def simulated_site(work: Path, *, port: int = 0, token: str | None = None, backend_port: int = 0,
-                   simulator: str = SIMULATOR_IN_PROCESS, config: str | None = None, profile: str = "clinic",
+                   simulator: str = SIMULATOR_IN_PROCESS, config: str | None = None,
+                   profile: str = DEFAULT_PROFILE,
                    say: Callable[[str], None] = lambda _text: None) -> Iterator[SimulatedSite]:
     """Start a desk on simulated hardware in ``work``; stop everything (children by pid) on exit."""
     from agent.api.server import LoopbackServer
@@ -426,12 +528,16 @@ def simulated_site(work: Path, *, port: int = 0, token: str | None = None, backe
     from agent.simulated_reader import simulator_trust_dir
     from simulators.backends.server import MockBackends
 
+    if profile not in SCENARIOS:
+        raise ConfigError(f"expected one of {', '.join(SCENARIOS)}", key="--profile")
     children: list[tuple[subprocess.Popen[bytes], str]] = []
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(_stop_children, children, say)
         simulator_trust_dir(work / "trust")
-        people = demo_people()
-        backends = MockBackends(token=BACKEND_TOKEN, port=backend_port, world=demo_world(people)).start()
+        cast = SCENARIOS[profile].cast
+        people = demo_people(profile=profile)
+        backends = MockBackends(token=BACKEND_TOKEN, port=backend_port,
+                                world=demo_world(people, profile=profile)).start()
         cleanup.callback(backends.stop)
         say(f"[demo] mock backends on {backends.url} (insurance and licensing)")
         settings = demo_settings(config, work, backends, port=port, profile=profile)
@@ -462,8 +568,8 @@ def simulated_site(work: Path, *, port: int = 0, token: str | None = None, backe
         server = LoopbackServer(agent.api, host=settings.api.host, port=port, on_stop=agent.service.hub.close)
         cleanup.callback(server.stop)
         agent.start()
-        cards = {c.label: demo_card(c) for c in CAST}
-        yield SimulatedSite(agent, server, desk, camera, backends, people, cards, work)
+        cards = {c.label: demo_card(c) for c in cast}
+        yield SimulatedSite(agent, server, desk, camera, backends, people, cards, work, profile)
 
 
 def _stop_children(children: list[tuple[subprocess.Popen[bytes], str]], say: Callable[[str], None]) -> None:
@@ -475,7 +581,7 @@ def _stop_children(children: list[tuple[subprocess.Popen[bytes], str]], say: Cal
 
 
 class DemoDriver:
-    """Plays STEPS against the running site, one every ``step_s`` seconds, until stopped."""
+    """Plays the steps of the site's scenario, one every ``step_s`` seconds, until stopped."""
 
     def __init__(self, site: SimulatedSite, *, step_s: float, cycles: int, say: Callable[[str], None]) -> None:
         self.site = site
@@ -483,6 +589,7 @@ class DemoDriver:
         self.step_s = step_s
         self.cycles = cycles
         self.say = say
+        self.scenario = SCENARIOS[site.profile]
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name="demo-driver", daemon=True)
         self.outcomes: list[str] = []
@@ -499,7 +606,7 @@ class DemoDriver:
         try:
             while not self.stop_event.is_set() and (not self.cycles or cycle < self.cycles):
                 cycle += 1
-                for number, (text, action) in enumerate(STEPS, start=1):
+                for number, (text, action) in enumerate(self.scenario.steps, start=1):
                     if self.stop_event.wait(self.step_s if number > 1 or cycle > 1 else 1.0):
                         return
                     self.say(f"[demo] {cycle}.{number} {text}")
@@ -514,12 +621,12 @@ class DemoDriver:
         kind, what = action
         if kind == "qr":
             return self._show_qr(what)
+        if kind == "typed_tap":
+            citizen = next(c for c in self.scenario.cast if c.label == what)
+            self.site.type_details(what, wrong_birth_date=citizen.typed == TYPED_WRONG_BIRTH_DATE)
+            return self._tap(what)
         if kind == "tap":
-            self.site.tap(what)
-            state = self.agent.service.reader_state
-            if state.get("state") == "error":
-                return f"read failed: {state.get('message_key')}"
-            return self._describe()
+            return self._tap(what)
         backends = self.site.backends
         if what == "down":
             backends.set_faults(down=True)
@@ -535,6 +642,20 @@ class DemoDriver:
             self.stop_event.wait(0.5)
         status = self.agent.store.outbox_status()
         return f"backend up; records pending: {status.pending}, sent: {status.sent}"
+
+    def _tap(self, label: str) -> str:
+        before = self._latest_id()
+        self.site.tap(label)
+        state = self.agent.service.reader_state
+        if state.get("state") == "error":
+            return f"read failed: {state.get('message_key')}"
+        outcome = self._describe()
+        latest = self.agent.service.latest()
+        if self.site.profile == "notary" and latest is not None and latest.result_id != before:
+            saved = self.site.save_receipt(latest.result_id)
+            if saved is not None:
+                outcome += f"; receipt saved: {saved.relative_to(self.site.work)}"
+        return outcome
 
     def _show_qr(self, label: str) -> str:
         before = self._latest_id()
@@ -557,6 +678,14 @@ class DemoDriver:
         result = latest.result
         check = result.checks[0] if result.checks else None
         extra = f", {check.kind} {check.status}{' (from cache)' if check.from_cache else ''}" if check else ""
+        if "reason.already_checked_in" in result.reasons:
+            extra += ", already checked in"
+        comparison = (check.details.get("comparison") or []) if check else []
+        if comparison:
+            # Field names only: the typed and chip values are personal data.
+            differing = [row["field"] for row in comparison if not row["same"]]
+            extra += f", typed fields: {len(comparison) - len(differing)} same"
+            extra += f", {len(differing)} differ ({', '.join(differing)})" if differing else ""
         return f"{result.source} {result.verdict}{extra}, authenticity {latest.badge}"
 
 
@@ -577,10 +706,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     work = Path(tempfile.mkdtemp(prefix="cccd-demo-"))
     try:
         with simulated_site(work, port=args.port, token=args.token, backend_port=args.backend_port,
-                            simulator=args.simulator, config=getattr(args, "config", None), say=say) as site:
+                            simulator=args.simulator, config=getattr(args, "config", None),
+                            profile=args.profile, say=say) as site:
             driver = DemoDriver(site, step_s=args.step_seconds, cycles=args.cycles, say=say)
             try:
-                announce(site.server.url, site.agent.token, "clinic, demo")
+                announce(site.server.url, site.agent.token, f"{args.profile}, demo")
                 say(f"[demo] data in {work}" + ("" if args.keep_data else " (removed on exit)"))
                 driver.start()
                 site.server.run()

@@ -78,9 +78,12 @@ OID_LDS_SECURITY_OBJECT = "2.23.136.1.1.1"
 OID_AA_PROTOCOL = "2.23.136.1.1.5"
 OID_PK_DH = "0.4.0.127.0.7.2.2.1.1"
 OID_PK_ECDH = "0.4.0.127.0.7.2.2.1.2"
+OID_DH_PUBLIC_NUMBER = "1.2.840.10046.2.1"  # ANSI X9.42 dhpublicnumber (RFC 3279 §2.3.3)
 OID_ECDSA_PLAIN_SHA256 = "0.4.0.127.0.7.1.1.4.1.3"  # BSI TR-03111 plain signature, used for ECDSA AA
 CA_PREFIX = "0.4.0.127.0.7.2.2.3"
 PACE_PREFIX = "0.4.0.127.0.7.2.2.4"
+CA_DH_3DES = CA_PREFIX + ".1.1"
+CA_DH_AES_128 = CA_PREFIX + ".1.2"
 CA_ECDH_3DES = CA_PREFIX + ".2.1"
 CA_ECDH_AES_128 = CA_PREFIX + ".2.2"
 PACE_DH_GM_AES_128 = PACE_PREFIX + ".1.2"
@@ -340,6 +343,14 @@ def chip_authentication_public_key_info(
     if key_id is not None:
         parts.append(_integer(key_id))
     return _sequence(*parts)
+
+
+def dh_public_key_spki(p: int, g: int, q: int, public_value: int) -> bytes:
+    """The SubjectPublicKeyInfo of a DH Chip Authentication key (Doc 9303-11 §9.2.6, §9.5.2) in the
+    explicit ANSI X9.42 form of RFC 3279 §2.3.3: AlgorithmIdentifier { dhpublicnumber, DomainParameters
+    { p, g, q } } and a BIT STRING holding the DER INTEGER y (DHPublicKey)."""
+    algorithm = _sequence(_oid(OID_DH_PUBLIC_NUMBER), _sequence(_integer(p), _integer(g), _integer(q)))
+    return _sequence(algorithm, _der(0x03, b"\x00" + _integer(public_value)))
 
 
 def active_authentication_info(signature_algorithm_oid: str = OID_ECDSA_PLAIN_SHA256) -> bytes:

@@ -1,6 +1,6 @@
 """Personalisation of the simulated CCCD: turns a person record and a profile into the CardImage the
 card's command processor serves. It derives the chip's keys from the seed (Chip Authentication key of
-DG14, Active Authentication key of DG15), writes EF.CardAccess, EF.COM, DG1, DG2, DG3, DG13, DG14,
+DG14, EC or DH, Active Authentication key of DG15), writes EF.CardAccess, EF.COM, DG1, DG2, DG3, DG13, DG14,
 DG15 and EF.SOD signed by the profile's document signer (Doc 9303-10 §4, -11 §9.2, -12), then applies
 the profile's fault: a data group changed after signing, a broken signature, or the private keys of a
 clone. The ``ndef`` profile kind builds an NFC Forum Type 4 tag instead (CC file and NDEF file, NFC
@@ -17,6 +17,8 @@ from datetime import UTC, datetime, time
 import ndef
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from agent.errors import ConfigError
+from agent.icao import dh
 from simulators.card import lds_build
 from simulators.card.faces import face_image
 from simulators.card.image import (
@@ -73,12 +75,13 @@ def personalise(person: Person, profile: Profile, *, seed: bytes = DEFAULT_SEED)
     chip_auth: ChipAuthKey | None = None
     dg14_infos = list(pace_infos)
     if profile.ca_protocol_oid is not None:
-        curve = curve_of_parameter_id(profile.ca_parameter_id)
-        genuine_value = derive_ec_private_value(seed, f"card/{person.id_number}/ca", curve)
         dg14_infos.append(lds_build.chip_authentication_info(profile.ca_protocol_oid, key_id=profile.ca_key_id))
-        genuine_spki = public_key_spki(ec.derive_private_key(genuine_value, curve))
-        dg14_infos.append(lds_build.chip_authentication_public_key_info(genuine_spki, key_id=profile.ca_key_id))
-        card_value = derive_ec_private_value(seed, f"{role}/{person.id_number}/ca", curve)
+        dh_ca = profile.ca_protocol_oid.startswith(lds_build.CA_PREFIX + ".1.")
+        _, genuine_spki = _chip_auth_key(seed, f"card/{person.id_number}/ca", profile, use_dh=dh_ca)
+        dg14_infos.append(
+            lds_build.chip_authentication_public_key_info(genuine_spki, key_id=profile.ca_key_id, dh=dh_ca)
+        )
+        card_value = _chip_auth_key(seed, f"{role}/{person.id_number}/ca", profile, use_dh=dh_ca)[0]
         chip_auth = ChipAuthKey(
             protocol_oid=profile.ca_protocol_oid,
             parameter_id=profile.ca_parameter_id,
@@ -125,6 +128,38 @@ def personalise(person: Person, profile: Profile, *, seed: bytes = DEFAULT_SEED)
         behaviour=profile.behaviour,
         link=profile.link,
     )
+
+
+def _chip_auth_key(seed: bytes, label: str, profile: Profile, *, use_dh: bool) -> tuple[int, bytes]:
+    """(private value, SubjectPublicKeyInfo) of a Chip Authentication key on the profile's standardised
+    domain parameters: an EC key, or a DH key in the X9.42 form of lds_build.dh_public_key_spki."""
+    if not use_dh:
+        curve = curve_of_parameter_id(profile.ca_parameter_id)
+        value = derive_ec_private_value(seed, label, curve)
+        return value, public_key_spki(ec.derive_private_key(value, curve))
+    group = modp_group_of_parameter_id(profile.ca_parameter_id)
+    assert group.q is not None  # every standardised MODP group has a prime-order subgroup
+    value = derive_dh_private_value(seed, label, group.q)
+    return value, lds_build.dh_public_key_spki(group.p, group.g, group.q, pow(group.g, value, group.p))
+
+
+def derive_dh_private_value(seed: bytes, label: str, order: int) -> int:
+    """A private exponent in [1, order - 1] bound to (seed, label); 8 extra bytes make the reduction
+    bias negligible."""
+    length = (order.bit_length() + 7) // 8 + 8
+    stream = b""
+    counter = 0
+    while len(stream) < length:
+        stream += hmac.new(seed, f"dh/{label}/{counter}".encode(), hashlib.sha512).digest()
+        counter += 1
+    return int.from_bytes(stream[:length], "big") % (order - 1) + 1
+
+
+def modp_group_of_parameter_id(parameter_id: int) -> dh.ModpGroup:
+    try:
+        return dh.GROUPS_BY_PARAMETER_ID[parameter_id]
+    except KeyError:
+        raise ConfigError(f"no DH group with domain parameter ID {parameter_id}", key="parameter_id") from None
 
 
 def build_card_image(profile: str | Profile, *, seed: bytes = DEFAULT_SEED) -> CardImage:

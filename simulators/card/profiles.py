@@ -13,6 +13,8 @@ from agent.errors import ConfigError
 from simulators.card.faces import FORMAT_JPEG, FORMAT_JPEG2000
 from simulators.card.image import CardBehaviour, PaceSetup
 from simulators.card.lds_build import (
+    CA_DH_3DES,
+    CA_DH_AES_128,
     CA_ECDH_3DES,
     CA_ECDH_AES_128,
     PACE_DH_GM_AES_128,
@@ -27,6 +29,7 @@ from simulators.card.link import SLOW_LINK, LinkModel
 from simulators.card.people import DEFAULT_SEED, Person, make_person
 
 PARAMETER_ID_MODP_1024_160 = 0
+PARAMETER_ID_MODP_2048_224 = 1
 PARAMETER_ID_P256 = 12
 PARAMETER_ID_BRAINPOOL_P256 = 13
 PARAMETER_ID_BRAINPOOL_P384 = 16
@@ -169,6 +172,26 @@ def _profiles() -> dict[str, Profile]:
         ),
         dataclasses.replace(
             normal,
+            name="ca-dh",
+            person_index=7,
+            description="Chip Authentication DH with AES-128 on the 2048-bit MODP group with 224-bit subgroup "
+            "(ID 1; X9.42 key in DG14); the 256-byte ephemeral key needs extended length",
+            ca_protocol_oid=CA_DH_AES_128,
+            ca_parameter_id=PARAMETER_ID_MODP_2048_224,
+        ),
+        dataclasses.replace(
+            normal,
+            name="ca-dh-3des",
+            person_index=8,
+            description="an older chip: BAC with 3DES secure messaging only, short APDUs; Chip Authentication "
+            "DH with 3DES (MSE:Set KAT) on the 1024-bit MODP group with 160-bit subgroup (ID 0)",
+            pace=(),
+            ca_protocol_oid=CA_DH_3DES,
+            ca_parameter_id=PARAMETER_ID_MODP_1024_160,
+            behaviour=CardBehaviour(supports_extended_length=False, max_le=SHORT_MAX_LE_3DES),
+        ),
+        dataclasses.replace(
+            normal,
             name="pace-aes256",
             description="PACE ECDH Generic Mapping, AES-256, brainpoolP384r1",
             pace=(PaceSetup(PACE_ECDH_GM_AES_256, PARAMETER_ID_BRAINPOOL_P384),),
@@ -231,6 +254,16 @@ def _profiles() -> dict[str, Profile]:
             name="clone",
             description="files copied from a genuine card: passive authentication passes, the CA and AA keys "
             "do not match DG14 / DG15",
+            clone=True,
+        ),
+        dataclasses.replace(
+            normal,
+            name="clone-ca-dh",
+            person_index=7,
+            description="a clone of the ca-dh card: passive authentication passes, the DH CA key and the AA "
+            "key do not match DG14 / DG15",
+            ca_protocol_oid=CA_DH_AES_128,
+            ca_parameter_id=PARAMETER_ID_MODP_2048_224,
             clone=True,
         ),
         dataclasses.replace(

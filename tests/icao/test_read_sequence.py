@@ -9,6 +9,8 @@ import json
 import pytest
 
 from agent.errors import AuthenticationFailedError
+from agent.icao import tlv
+from agent.icao.dh import ModpGroup
 from agent.icao.keys import CanKey, MrzKey
 from agent.icao.read_sequence import read_document
 from agent.icao.transport import build_send
@@ -43,16 +45,30 @@ PASSIVE_FAILED_CHECK = {
 PASSIVE_UNKNOWN_CHECK = {"unknown-csca": "certificate_chain"}
 # A clone has other CA/AA keys; tampering DG15 changes the AA public key, so the genuine chip's
 # signature no longer verifies against it either.
-CHIP_FAILED = {"clone": ("chip_auth", "active_auth"), "tampered-dg15": ("active_auth",)}
-ACCESS_METHOD = {"legacy-3des": "bac"}  # no PACE on that chip; every other CCCD opens with PACE-CAN
+CHIP_FAILED = {
+    "clone": ("chip_auth", "active_auth"),
+    "clone-ca-dh": ("chip_auth", "active_auth"),
+    "tampered-dg15": ("active_auth",),
+}
+# no PACE on these chips; every other CCCD opens with PACE-CAN
+ACCESS_METHOD = {"legacy-3des": "bac", "ca-dh-3des": "bac"}
+# The Chip Authentication protocol each profile's DG14 names (ECDH with AES-128 when not listed).
+CA_PROTOCOL = {
+    "legacy-3des": "0.4.0.127.0.7.2.2.3.2.1",
+    "ca-dh": "0.4.0.127.0.7.2.2.3.1.2",
+    "clone-ca-dh": "0.4.0.127.0.7.2.2.3.1.2",
+    "ca-dh-3des": "0.4.0.127.0.7.2.2.3.1.1",
+}
 
 EXPECTED_GROUPS = {"DG1", "DG2", "DG13", "DG14", "DG15"}
 
 
 def test_the_expectations_name_real_profiles() -> None:
     named = set(PASSIVE_FAILED_CHECK) | set(PASSIVE_UNKNOWN_CHECK) | set(CHIP_FAILED) | set(ACCESS_METHOD)
+    named |= set(CA_PROTOCOL)
     assert named <= set(CCCD_PROFILES)
     assert {"normal", "no-extended-length", "legacy-3des", "clone", "unknown-csca"} <= set(CCCD_PROFILES)
+    assert {"ca-dh", "ca-dh-3des", "clone-ca-dh"} <= set(CCCD_PROFILES)
 
 
 @pytest.mark.parametrize("profile", CCCD_PROFILES)
@@ -73,6 +89,7 @@ def test_every_cccd_profile_gives_its_expected_outcomes(profile: str) -> None:
         assert reading.passive_outcome.status is Status.OK, reading.passive_outcome.reason
         assert all(outcome.status is Status.OK for outcome in checks.values())
 
+    assert reading.chip_auth.protocol_oid == CA_PROTOCOL.get(profile, "0.4.0.127.0.7.2.2.3.2.2")
     if profile in CHIP_FAILED:
         assert reading.chip_outcome.status is Status.FAILED
         assert ("chip_auth" in CHIP_FAILED[profile]) == (reading.chip_auth.outcome.status is Status.FAILED)
@@ -108,6 +125,43 @@ def test_the_step_log_and_the_evidence_hold_no_personal_data(profile: str) -> No
     # The log does say what was read and how big it was
     dg2 = next(step for step in steps if step.step == "read DG2")
     assert dg2.sw == 0x9000 and dg2.length == len(reading.document.files["DG2"]) > 10_000
+
+
+@pytest.mark.parametrize(
+    ("profile", "group_bits", "set_kat"),
+    [("ca-dh", 2048, False), ("ca-dh-3des", 1024, True), ("clone-ca-dh", 2048, False)],
+)
+def test_dh_chip_authentication_runs_on_the_dg14_group(profile: str, group_bits: int, set_kat: bool) -> None:
+    """DH Chip Authentication (Doc 9303-11 §6.2) against the simulated chip: 3DES through MSE:Set KAT
+    (41A6, DO'91'), AES through MSE:Set AT + GENERAL AUTHENTICATE (41A4, DO'80' in DO'7C'), the
+    terminal's key as long as the DG14 group's modulus; the genuine chip continues under the new keys,
+    the clone cannot."""
+    result = read_profile(profile, recording=True)
+    reading = result.reading
+    dg14 = reading.document.dg14
+    assert dg14 is not None
+    (key,) = dg14.chip_authentication_keys
+    assert key.key_agreement == "DH" and key.parameter_id is None  # explicit X9.42 parameters ...
+    assert isinstance(key.domain, ModpGroup) and key.domain.p.bit_length() == group_bits  # ... of a standard group
+    commands = result.card.plain_commands  # type: ignore[attr-defined]
+    # P1 41 (set for internal authentication): Chip Authentication; PACE's Set AT uses C1
+    (ca_mse,) = [command for command in commands if command.ins == INS_MSE and command.p1 == 0x41]
+    if set_kat:
+        assert (ca_mse.p1, ca_mse.p2) == (0x41, 0xA6)
+        terminal_key = tlv.decode_single(ca_mse.data, 0x91).value
+        assert not any(command.ins == INS_GENERAL_AUTHENTICATE for command in commands)
+    else:
+        assert (ca_mse.p1, ca_mse.p2) == (0x41, 0xA4)
+        general = commands[commands.index(ca_mse) + 1]  # (a clone is then opened again with PACE)
+        assert general.ins == INS_GENERAL_AUTHENTICATE
+        terminal_key = tlv.decode_single(tlv.decode_single(general.data, 0x7C).value, 0x80).value
+        assert any(len(apdu) > 5 + 255 and apdu[4] == 0 for apdu, _ in result.wire.exchanges)  # extended APDU
+    assert len(terminal_key) == group_bits // 8
+    if profile.startswith("clone"):
+        assert reading.chip_auth.outcome.status is Status.FAILED
+        assert "does not hold the DG14 key" in reading.chip_auth.outcome.reason
+    else:
+        assert reading.chip_auth.outcome.status is Status.OK and reading.chip_outcome.status is Status.OK
 
 
 def test_a_card_refusing_pace_mrz_opens_with_bac_from_the_mrz_alone() -> None:

@@ -4,6 +4,7 @@ its child processes (checked by pid), its listening ports, its data directory.""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import signal
@@ -98,44 +99,67 @@ def port_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+@dataclasses.dataclass(frozen=True)
+class Running:
+    """Where a started demo serves, listens and keeps its data."""
+
+    url: str
+    api_port: int
+    backend_port: int
+    data_dir: Path
+    headers: dict[str, str]
+
+
+def wait_started(demo: Demo, profile: str = "clinic") -> Running:
+    """Wait for the demo's banner; check the desk page is served and the API wants the token."""
+    pattern = rf"Desk page \({profile}, demo\): (http://127\.0\.0\.1:\d+)/#token="
+    url = demo.wait_for(pattern, START_TIMEOUT_S).group(1)
+    backend_port = int(demo.wait_for(r"mock backends on http://127\.0\.0\.1:(\d+)", 5).group(1))
+    data_dir = Path(demo.wait_for(r"\[demo\] data in (\S+)", 5).group(1))
+    page = httpx.get(url + "/", timeout=10)
+    assert page.status_code == 200 and "desk.js" in page.text
+    assert httpx.get(url + "/api/status", timeout=10).status_code == 401
+    return Running(url, int(url.rsplit(":", 1)[1]), backend_port, data_dir, {"Authorization": f"Bearer {TOKEN}"})
+
+
+def results(running: Running) -> list[dict]:
+    """The history of the demo's results through the API, newest first."""
+    return httpx.get(running.url + "/api/results?size=100", headers=running.headers, timeout=10).json()["results"]
+
+
+def stop_with_sigint(demo: Demo, running: Running) -> None:
+    """Ctrl-C stops everything the demo started: its children, its ports, its data directory."""
+    descendants = children_of(demo.process.pid)
+    assert running.data_dir.is_dir() and port_open(running.api_port) and port_open(running.backend_port)
+    demo.process.send_signal(signal.SIGINT)
+    assert demo.process.wait(30) == 0
+    demo.wait_for(r"\[demo\] stopped", 5)
+    for pid in descendants:
+        deadline = time.monotonic() + 5
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(pid), f"child {pid} outlived the demo"
+    assert not port_open(running.api_port), "the desk API still listens"
+    assert not port_open(running.backend_port), "the mock backends still listen"
+    assert not running.data_dir.exists(), "the demo data directory was left behind"
+
+
 def run_demo_cycle(*extra: str, env_extra: dict[str, str] | None = None) -> tuple[Demo, list[str]]:
     demo = Demo(*extra, env_extra=env_extra)
     try:
-        url = demo.wait_for(r"Desk page \(clinic, demo\): (http://127\.0\.0\.1:\d+)/#token=", START_TIMEOUT_S).group(1)
-        backend_port = int(demo.wait_for(r"mock backends on http://127\.0\.0\.1:(\d+)", 5).group(1))
-        data_dir = Path(demo.wait_for(r"\[demo\] data in (\S+)", 5).group(1))
-        api_port = int(url.rsplit(":", 1)[1])
-
-        page = httpx.get(url + "/", timeout=10)
-        assert page.status_code == 200 and "desk.js" in page.text
-        headers = {"Authorization": f"Bearer {TOKEN}"}
-        assert httpx.get(url + "/api/status", timeout=10).status_code == 401
-
+        running = wait_started(demo)
         demo.wait_for(r"\[demo\] 1\.10 ", CYCLE_TIMEOUT_S)
         demo.wait_for(r"backend up; records pending: 0", 30)
-        history = httpx.get(url + "/api/results?size=100", headers=headers, timeout=10).json()
-        verdicts = {(r["source"], r["verdict"]) for r in history["results"]}
+        history = results(running)
+        verdicts = {(r["source"], r["verdict"]) for r in history}
         assert {("qr", "verified"), ("chip", "verified"), ("chip", "warning"), ("chip", "rejected"),
                 ("chip", "cannot_check")} <= verdicts, verdicts
-        checks = [r["check"] for r in history["results"] if r["check"]]
+        checks = [r["check"] for r in history if r["check"]]
         assert any(c["from_cache"] for c in checks)
         assert {c["status"] for c in checks} >= {"valid", "expired", "not_found", "unavailable"}
-        latest = httpx.get(url + "/api/results/latest", headers=headers, timeout=10).json()["result"]
+        latest = httpx.get(running.url + "/api/results/latest", headers=running.headers, timeout=10).json()["result"]
         assert latest["result_id"]
-
-        descendants = children_of(demo.process.pid)
-        assert data_dir.is_dir() and port_open(api_port) and port_open(backend_port)
-        demo.process.send_signal(signal.SIGINT)
-        assert demo.process.wait(30) == 0
-        demo.wait_for(r"\[demo\] stopped", 5)
-        for pid in descendants:
-            deadline = time.monotonic() + 5
-            while alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert not alive(pid), f"child {pid} outlived the demo"
-        assert not port_open(api_port), "the desk API still listens"
-        assert not port_open(backend_port), "the mock backends still listen"
-        assert not data_dir.exists(), "the demo data directory was left behind"
+        stop_with_sigint(demo, running)
         return demo, demo.lines
     finally:
         demo.stop()

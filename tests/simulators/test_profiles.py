@@ -3,14 +3,17 @@ fault it names, lists the access data a reader needs, and ``python -m simulators
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
+from asn1crypto import core, keys
 
 from agent.errors import ConfigError
+from agent.icao import dh, tlv
 from simulators.__main__ import main as simulators_main
 from simulators.card import lds_build
-from simulators.card.image import FID_CARD_ACCESS, CardImage
+from simulators.card.image import FID_CARD_ACCESS, CardImage, fid_of_dg
 from simulators.card.link import SLOW_LINK
 from simulators.card.personalise import build_card_image
 from simulators.card.profiles import PROFILES, get_profile, profile_access, profile_summary
@@ -35,6 +38,9 @@ REQUIRED = (
     "revoked-signer",
     "unknown-csca",
     "clone",
+    "ca-dh",
+    "ca-dh-3des",
+    "clone-ca-dh",
     "slow-link",
     "ndef-tag",
 )
@@ -168,3 +174,79 @@ def test_cli_lists_profiles_as_a_table(capsys: pytest.CaptureFixture[str]) -> No
 def test_cli_card_with_unknown_profile_fails_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
     assert simulators_main(["card", "--profile", "no-such-card"]) == 2
     assert "unknown card profile" in capsys.readouterr().err
+
+
+# --- DH Chip Authentication profiles ------------------------------------------------------------------
+
+
+def _dg14_infos(image: CardImage) -> dict[str, list[tlv.Tlv]]:
+    """DG14's SecurityInfos by protocol OID, read with the generic TLV codec and asn1crypto only."""
+    security_infos = tlv.decode_single(tlv.decode_single(image.files[fid_of_dg(14)], lds_build.TAG_DG14).value, 0x31)
+    infos: dict[str, list[tlv.Tlv]] = {}
+    for info in tlv.decode_all(security_infos.value):
+        fields = tlv.decode_all(info.value)
+        infos[core.ObjectIdentifier.load(fields[0].encode()).dotted] = fields[1:]
+    return infos
+
+
+def _dh_public_key(image: CardImage) -> keys.PublicKeyInfo:
+    (spki, *_) = _dg14_infos(image)[lds_build.OID_PK_DH]
+    return keys.PublicKeyInfo.load(spki.encode())
+
+
+@pytest.mark.parametrize(
+    ("name", "protocol", "parameter_id", "p_bits", "q_bits"),
+    [("ca-dh", lds_build.CA_DH_AES_128, 1, 2048, 224), ("ca-dh-3des", lds_build.CA_DH_3DES, 0, 1024, 160)],
+)
+def test_dh_chip_authentication_profiles_carry_an_x942_key_the_chip_holds(
+    name: str, protocol: str, parameter_id: int, p_bits: int, q_bits: int
+) -> None:
+    image = build_card_image(name, seed=SEED)
+    infos = _dg14_infos(image)
+    assert protocol in infos and lds_build.OID_PK_ECDH not in infos
+    assert image.chip_auth is not None
+    assert (image.chip_auth.protocol_oid, image.chip_auth.parameter_id) == (protocol, parameter_id)
+
+    public_key = _dh_public_key(image)
+    algorithm = public_key["algorithm"]
+    assert algorithm["algorithm"].dotted == lds_build.OID_DH_PUBLIC_NUMBER  # explicit X9.42 form
+    group = dh.GROUPS_BY_PARAMETER_ID[parameter_id]
+    parameters = algorithm["parameters"]
+    assert (parameters["p"].native, parameters["g"].native, parameters["q"].native) == (group.p, group.g, group.q)
+    assert group.p.bit_length() == p_bits and group.q is not None and group.q.bit_length() == q_bits
+    x = image.chip_auth.private_value
+    assert 1 <= x < group.q
+    assert public_key["public_key"].parsed.native == pow(group.g, x, group.p)
+
+
+def test_dh_chip_authentication_profiles_fit_their_apdu_sizes() -> None:
+    # 2048-bit ephemeral keys (256 bytes) only travel in extended APDUs; the short-APDU 3DES chip uses ID 0.
+    assert get_profile("ca-dh").behaviour.supports_extended_length
+    assert get_profile("ca-dh").pace == get_profile("normal").pace
+    old_chip = get_profile("ca-dh-3des")
+    assert old_chip.pace == () and not old_chip.behaviour.supports_extended_length and old_chip.behaviour.supports_bac
+    assert profile_summary(old_chip, SEED)["chip_authentication"] == lds_build.CA_DH_3DES
+
+
+def test_dh_keys_are_deterministic_from_the_seed() -> None:
+    first, again = build_card_image("ca-dh", seed=SEED), build_card_image("ca-dh", seed=SEED)
+    other = build_card_image("ca-dh", seed=b"another seed")
+    assert first.files[fid_of_dg(14)] == again.files[fid_of_dg(14)]
+    assert first.chip_auth == again.chip_auth
+    assert _dh_public_key(first).dump() != _dh_public_key(other).dump()
+
+
+def test_the_dh_clone_holds_another_key_than_its_dg14_names() -> None:
+    genuine, cloned = build_card_image("ca-dh", seed=SEED), build_card_image("clone-ca-dh", seed=SEED)
+    assert cloned.files[fid_of_dg(14)] == genuine.files[fid_of_dg(14)]  # the same person, the same DG14
+    assert cloned.chip_auth is not None and genuine.chip_auth is not None
+    assert cloned.chip_auth.private_value != genuine.chip_auth.private_value
+    group = dh.GROUPS_BY_PARAMETER_ID[1]
+    assert _dh_public_key(cloned)["public_key"].parsed.native != pow(group.g, cloned.chip_auth.private_value, group.p)
+    assert profile_summary(get_profile("clone-ca-dh"), SEED)["fault"] == "clone: CA/AA keys do not match DG14/DG15"
+
+
+def test_dh_key_on_unknown_domain_parameters_is_a_config_error() -> None:
+    broken = dataclasses.replace(get_profile("ca-dh"), ca_parameter_id=12)  # 12 names a curve, not a MODP group
+    with pytest.raises(ConfigError, match="no DH group"):
+        build_card_image(broken, seed=SEED)
