@@ -3,8 +3,8 @@ Transport: SELECT the NDEF Tag Application, read the Capability Container (E103)
 it names, read NLEN (or ENLEN) and then the NDEF message, and decode it into records with ndeflib.
 Implements the NDEF detection and read procedure of the NFC Forum Type 4 Tag specification (mapping
 versions 2.0 and 3.0, and 1.0 tags through their older AID and SELECT form; READ BINARY with the
-odd-instruction form for offsets past 7FFFh) and handles ISO/IEC 7816-4 response chaining (61xx,
-6Cxx) itself, because tags answer plain APDUs.
+odd-instruction form for offsets past 7FFFh), with ISO/IEC 7816-4 response chaining (61xx, 6Cxx) by the
+shared processor of :mod:`agent.icao.transport`.
 
 Failures are typed: a card without the NDEF application gives ``FileNotFoundOnCardError`` (message
 ``error.not_ndef_tag``), a file the tag will not let us read gives ``AccessDeniedError``, a malformed
@@ -14,13 +14,13 @@ Capability Container or NDEF message gives ``DocumentError``; transport errors p
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Protocol
+from typing import Any
 
 import ndef
 
-from agent.errors import AccessDeniedError, ApduError, DocumentError, FileNotFoundOnCardError
+from agent.errors import AccessDeniedError, DocumentError, FileNotFoundOnCardError, TlvError
+from agent.icao import tlv
 from agent.icao.apdu import (
-    INS_GET_RESPONSE,
     INS_READ_BINARY,
     INS_READ_BINARY_ODD,
     INS_SELECT,
@@ -30,6 +30,7 @@ from agent.icao.apdu import (
     CommandApdu,
     ResponseApdu,
 )
+from agent.icao.transport import ResponseChaining, Transport, error_for_sw, transport_send
 
 AID_NDEF_TAG_V2 = bytes.fromhex("D2760000850101")
 AID_NDEF_TAG_V1 = bytes.fromhex("D2760000850100")
@@ -50,14 +51,6 @@ MIN_CC_LENGTH = 15
 MAX_SHORT_OFFSET = 0x7FFF
 SHORT_MAX_READ = 255  # Le 00 would mean 256, which some tags mishandle
 FORBIDDEN_FILE_IDS = frozenset({0x0000, 0xE102, 0xE103, 0x3F00, 0x3FFF, 0xFFFF})
-SW1_MORE_DATA = 0x61
-SW1_WRONG_LE = 0x6C
-SW_ACCESS_DENIED = frozenset({0x6982, 0x6985, 0x6986})
-MAX_CHAINED_RESPONSES = 256
-
-
-class Transport(Protocol):
-    def transmit(self, apdu: bytes) -> ResponseApdu: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,19 +179,8 @@ def read_ndef(transport: Transport, *, max_chunk: int = SHORT_MAX_READ) -> NdefC
 
 
 def _exchange(transport: Transport, command: CommandApdu) -> ResponseApdu:
-    """Send one command, following 6Cxx (wrong Le: resend) and 61xx (GET RESPONSE) to the end."""
-    reply = transport.transmit(command.encode())
-    if reply.sw1 == SW1_WRONG_LE:
-        reply = transport.transmit(dataclasses.replace(command, le=reply.sw2 or 256).encode())
-    data = bytearray(reply.data)
-    rounds = 0
-    while reply.sw1 == SW1_MORE_DATA:
-        rounds += 1
-        if rounds > MAX_CHAINED_RESPONSES:
-            raise DocumentError("the tag keeps answering 61xx", file="NDEF")
-        reply = transport.transmit(CommandApdu(0x00, INS_GET_RESPONSE, 0, 0, le=reply.sw2 or 256).encode())
-        data += reply.data
-    return ResponseApdu(bytes(data), reply.sw)
+    """Send one command through the shared response-chaining processor (61xx GET RESPONSE, 6Cxx)."""
+    return ResponseChaining(transport_send(transport))(command)
 
 
 def _select_application(transport: Transport) -> None:
@@ -225,11 +207,7 @@ def _select_file(transport: Transport, file_id: int, name: str) -> None:
 def _check(reply: ResponseApdu, command: str, name: str, *, end_of_file_ok: bool = False) -> None:
     if reply.sw == SW_OK or (end_of_file_ok and reply.sw == SW_WARNING_END_OF_FILE):
         return
-    if reply.sw == SW_FILE_NOT_FOUND:
-        raise FileNotFoundOnCardError(f"{name} file not found", reply.sw, command=command)
-    if reply.sw in SW_ACCESS_DENIED:
-        raise AccessDeniedError(f"{name} file may not be read", reply.sw, command=command)
-    raise ApduError(f"{command} refused", reply.sw, command=command)
+    raise error_for_sw(reply.sw, f"{command} ({name})")
 
 
 def _read(transport: Transport, offset: int, length: int, name: str) -> bytes:
@@ -242,19 +220,13 @@ def _read(transport: Transport, offset: int, length: int, name: str) -> bytes:
     offset_do = bytes([TAG_OFFSET_DATA, 3]) + offset.to_bytes(3, "big")
     reply = _exchange(transport, CommandApdu(0x00, INS_READ_BINARY_ODD, 0, 0, offset_do, le=length + 4))
     _check(reply, "READ BINARY (odd)", name, end_of_file_ok=True)
-    data = reply.data
-    if len(data) < 2 or data[0] != TAG_DISCRETIONARY_DATA:
+    try:
+        item, _end = tlv.decode_one(reply.data)
+    except TlvError as exc:
+        raise DocumentError(f"odd READ BINARY answer is not a discretionary-data object: {exc}", file=name) from exc
+    if item.tag != TAG_DISCRETIONARY_DATA:
         raise DocumentError("odd READ BINARY answer is not a discretionary-data object", file=name)
-    size, start = data[1], 2
-    if size == 0x81 and len(data) >= 3:
-        size, start = data[2], 3
-    elif size == 0x82 and len(data) >= 4:
-        size, start = int.from_bytes(data[2:4], "big"), 4
-    elif size > 0x7F:
-        raise DocumentError("odd READ BINARY answer has a bad length", file=name)
-    if start + size > len(data):
-        raise DocumentError("odd READ BINARY answer is truncated", file=name)
-    return data[start : start + size]
+    return item.value
 
 
 def _read_range(transport: Transport, offset: int, length: int, chunk: int, name: str) -> bytes:

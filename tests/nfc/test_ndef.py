@@ -176,7 +176,7 @@ def test_endless_61xx_is_an_error_not_a_hang() -> None:
     def endless(apdu: bytes) -> bytes:
         return b"\x01\x61\x10" if apdu[1] in (0xB0, 0xC0) else tag(apdu)
 
-    with pytest.raises(DocumentError):
+    with pytest.raises(ApduError, match="61xx"):
         read_ndef(Wire(endless))
 
 
