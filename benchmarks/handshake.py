@@ -32,7 +32,7 @@ from agent.icao import dh, ec, tlv  # noqa: E402
 from agent.icao.apdu import CommandApdu, ResponseApdu  # noqa: E402
 from agent.icao.crypto import AES_128, AES_256, TDES, CipherSuite, aes_ecb_encrypt, kdf, pad  # noqa: E402
 from agent.icao.pace import perform_pace  # noqa: E402
-from agent.icao.security_infos import PaceInfo, encode_oid, pace_oid  # noqa: E402
+from agent.icao.security_infos import PaceInfo, pace_oid  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "handshake.json"
 AIM_PACE_GM_BP256_MS = 30.0
@@ -217,7 +217,7 @@ class RecordingCard:
             self.k_mac = kdf(secret.to_bytes(domain.byte_length, "big"), 2, self.suite)
             return self._record(tlv.encode(0x84, self._encode(self._exp(key, self.generator))))
         tag = 0x86 if isinstance(domain, ec.Curve) else 0x84
-        data = tlv.encode(0x7F49, tlv.encode(0x06, encode_oid(self.oid)) + tlv.encode(tag, self.terminal_key))
+        data = tlv.encode(0x7F49, tlv.encode(0x06, tlv.encode_oid(self.oid)) + tlv.encode(tag, self.terminal_key))
         token = self.suite.mac(self.k_mac, pad(data, 8) if self.suite is TDES else data)
         return self._record(tlv.encode(0x86, token))
 

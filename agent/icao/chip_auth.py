@@ -26,7 +26,7 @@ from agent.icao.apdu import (
 from agent.icao.crypto import AES_128, AES_192, AES_256, KDF_ENC, KDF_MAC, TDES, CipherSuite
 from agent.icao.dh import ModpGroup
 from agent.icao.ec import Curve
-from agent.icao.security_infos import encode_oid
+from agent.icao.pace import random_scalar
 
 Send = Callable[[CommandApdu], ResponseApdu]
 
@@ -85,14 +85,14 @@ def perform_chip_authentication(
         if agreement == "ECDH":
             if not isinstance(domain, Curve):
                 raise ValueError("ECDH Chip Authentication needs elliptic-curve domain parameters")
-            private = _scalar(rng, domain.order_byte_length, domain.n)
+            private = random_scalar(rng, domain.n)
             terminal_public = ec.encode_point(domain, ec.public_point(domain, private))
             shared_point = ec.ecdh(domain, private, ec.decode_point(domain, chip_public_key))
             shared = ec.field_element_bytes(domain, shared_point[0])
         else:
             if not isinstance(domain, ModpGroup):
                 raise ValueError("DH Chip Authentication needs MODP domain parameters")
-            private = _scalar(rng, domain.order_byte_length, domain.q or domain.p - 1)
+            private = random_scalar(rng, domain.q or domain.p - 1)
             terminal_public = dh.encode_element(domain, dh.public_value(domain, private))
             chip_value = dh.decode_element(domain, chip_public_key)
             shared = dh.encode_element(domain, dh.shared_secret(domain, private, chip_value))
@@ -104,7 +104,7 @@ def perform_chip_authentication(
         data = tlv.encode(TAG_EPHEMERAL_PUBLIC_KEY_KAT, terminal_public) + key_reference
         _expect_ok(send(CommandApdu(CLA_PLAIN, INS_MANAGE_SECURITY_ENVIRONMENT, 0x41, 0xA6, data)), "MSE:Set KAT")
     else:
-        oid_value = encode_oid(protocol_oid)
+        oid_value = tlv.encode_oid(protocol_oid)
         data = tlv.encode(TAG_OID, oid_value) + key_reference
         _expect_ok(send(CommandApdu(CLA_PLAIN, INS_MANAGE_SECURITY_ENVIRONMENT, 0x41, 0xA4, data)), "MSE:Set AT")
         body = tlv.encode(TAG_DYNAMIC_AUTH, tlv.encode(TAG_GA_EPHEMERAL_KEY, terminal_public))
@@ -124,12 +124,6 @@ def _expect_ok(response: ResponseApdu, command: str) -> None:
         raise AuthenticationFailedError(
             f"the card refused {command} during Chip Authentication (SW {response.sw:04X})", sw=response.sw
         )
-
-
-def _scalar(rng: Callable[[int], bytes], length: int, order: int) -> int:
-    """A private key in [1, order - 1] from ``length + 8`` random bytes (the extra bytes make the
-    reduction bias negligible)."""
-    return int.from_bytes(rng(length + 8), "big") % (order - 1) + 1
 
 
 def _key_id_bytes(key_id: int) -> bytes:

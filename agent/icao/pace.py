@@ -53,7 +53,6 @@ from agent.icao.security_infos import (
     MAPPING_IM,
     DomainParameters,
     PaceInfo,
-    encode_oid,
 )
 
 Send = Callable[[CommandApdu], ResponseApdu]
@@ -211,7 +210,7 @@ def public_key_data_object(protocol_oid: str, key_agreement: str, public_key: by
     """7F49 { 06 OID, 86 point | 84 value }: the ephemeral public key data object the tokens cover
     (§4.4.3.4, §9.4.4-9.4.5)."""
     tag = TAG_EC_PUBLIC_POINT if key_agreement == KEY_AGREEMENT_ECDH else TAG_DH_PUBLIC_VALUE
-    return tlv.encode(TAG_PUBLIC_KEY, tlv.encode(TAG_OID, encode_oid(protocol_oid)) + tlv.encode(tag, public_key))
+    return tlv.encode(TAG_PUBLIC_KEY, tlv.encode(TAG_OID, tlv.encode_oid(protocol_oid)) + tlv.encode(tag, public_key))
 
 
 def authentication_token(suite: CipherSuite, k_mac: bytes, data_object: bytes) -> bytes:
@@ -428,7 +427,7 @@ class _PaceRun:
         )
 
     def _set_authentication_template(self) -> None:
-        data = tlv.encode(TAG_CRYPTOGRAPHIC_MECHANISM, encode_oid(self.info.protocol_oid))
+        data = tlv.encode(TAG_CRYPTOGRAPHIC_MECHANISM, tlv.encode_oid(self.info.protocol_oid))
         data += tlv.encode(TAG_PASSWORD_REFERENCE, bytes([self.reference]))
         if self.info.parameter_id is not None:
             # Always sent: cards answer 6A87 without it even when it is implied (ICAO-VECTORS.md).

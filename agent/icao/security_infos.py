@@ -70,7 +70,6 @@ _SUITES_BY_NUMBER: dict[int, CipherSuite] = {1: TDES, 2: AES_128, 3: AES_192, 4:
 _CA_KINDS: dict[int, str] = {1: KEY_AGREEMENT_DH, 2: KEY_AGREEMENT_ECDH}
 
 # Size limits that keep hostile input cheap to reject.
-MAX_OID_BYTES = 64
 MAX_SMALL_INTEGER_BYTES = 8
 MAX_PARAMETER_BYTES = 1024  # 8192-bit DH primes are already far beyond any document
 
@@ -91,46 +90,11 @@ class _MalformedError(Exception):
 # --- DER primitives ------------------------------------------------------------------------------
 
 
-def encode_oid(dotted: str) -> bytes:
-    """The content octets of a DER OBJECT IDENTIFIER (no tag, no length)."""
-    try:
-        arcs = [int(part) for part in dotted.split(".")]
-    except ValueError as exc:
-        raise ValueError(f"malformed object identifier {dotted!r}") from exc
-    if len(arcs) < 2 or arcs[0] > 2 or (arcs[0] < 2 and arcs[1] >= 40) or min(arcs) < 0:
-        raise ValueError(f"malformed object identifier {dotted!r}")
-    out = bytearray()
-    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        out += bytes(reversed(chunk))
-    return bytes(out)
-
-
-def decode_oid(content: bytes) -> str:
-    """Dotted form of the content octets of an OBJECT IDENTIFIER; ValueError when malformed."""
-    if not content or len(content) > MAX_OID_BYTES or content[-1] & 0x80:
-        raise ValueError("malformed object identifier")
-    arcs: list[int] = []
-    value = 0
-    for byte in content:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(value)
-            value = 0
-    first = arcs[0]
-    head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
-    return ".".join(str(arc) for arc in head + arcs[1:])
-
-
 def _decode_oid(item: tlv.Tlv) -> str:
     if item.tag != _TAG_OID:
         raise _MalformedError(f"expected an OBJECT IDENTIFIER, found tag {item.tag:X}")
     try:
-        return decode_oid(item.value)
+        return tlv.decode_oid(item.value)
     except ValueError as exc:
         raise _MalformedError(str(exc)) from exc
 

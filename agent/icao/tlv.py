@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from agent.errors import TlvError
 
 MAX_LENGTH_BYTES = 4
+MAX_OID_BYTES = 64  # far beyond any OID a document uses; keeps hostile input cheap
 
 
 def encode_tag(tag: int) -> bytes:
@@ -153,3 +154,41 @@ def header_length(data: bytes) -> tuple[int, int]:
     _tag, offset = read_tag(data, 0)
     length, offset = read_length(data, offset)
     return offset, offset + length
+
+
+# --- DER OBJECT IDENTIFIER content octets (X.690 §8.19) ---------------------------------------------
+
+
+def encode_oid(dotted: str) -> bytes:
+    """The content octets of a DER OBJECT IDENTIFIER (no tag, no length)."""
+    try:
+        arcs = [int(part) for part in dotted.split(".")]
+    except ValueError as exc:
+        raise ValueError(f"malformed object identifier {dotted!r}") from exc
+    if len(arcs) < 2 or arcs[0] > 2 or (arcs[0] < 2 and arcs[1] >= 40) or min(arcs) < 0:
+        raise ValueError(f"malformed object identifier {dotted!r}")
+    out = bytearray()
+    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        out += bytes(reversed(chunk))
+    return bytes(out)
+
+
+def decode_oid(content: bytes) -> str:
+    """Dotted form of the content octets of an OBJECT IDENTIFIER; ValueError when malformed."""
+    if not content or len(content) > MAX_OID_BYTES or content[-1] & 0x80:
+        raise ValueError("malformed object identifier")
+    arcs: list[int] = []
+    value = 0
+    for byte in content:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    first = arcs[0]
+    head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
+    return ".".join(str(arc) for arc in head + arcs[1:])

@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from agent.errors import TlvError
 from agent.icao import tlv
-from simulators.card.pace import oid_from_bytes
 
 Rng = Callable[[int], bytes]
 
@@ -80,11 +79,11 @@ def hash_from_dg14(dg14: bytes | None) -> str | None:
             if not info.constructed:
                 continue
             fields = info.children()
-            if len(fields) >= 3 and fields[0].tag == 0x06 and oid_from_bytes(fields[0].value) == OID_AA_PROTOCOL:
+            if len(fields) >= 3 and fields[0].tag == 0x06 and tlv.decode_oid(fields[0].value) == OID_AA_PROTOCOL:
                 algorithm = fields[2]
                 if algorithm.tag == 0x30:  # an AlgorithmIdentifier rather than a bare OID
                     algorithm = algorithm.children()[0]
-                return SIGNATURE_ALGORITHM_HASHES.get(oid_from_bytes(algorithm.value))
+                return SIGNATURE_ALGORITHM_HASHES.get(tlv.decode_oid(algorithm.value))
     except (TlvError, ValueError, IndexError):
         return None
     return None

@@ -23,7 +23,6 @@ from simulators.card.pace import (
     Ops,
     PaceError,
     group_for,
-    oid_from_bytes,
 )
 from simulators.card.secure_messaging import CardSession
 
@@ -87,7 +86,7 @@ class ChipAuthCard:
         if TAG_MECHANISM not in objects:
             raise ChipAuthError(SW_WRONG_DATA, "DO'80' (protocol) missing")
         try:
-            oid = oid_from_bytes(objects[TAG_MECHANISM])
+            oid = tlv.decode_oid(objects[TAG_MECHANISM])
         except ValueError as exc:
             raise ChipAuthError(SW_WRONG_DATA, "malformed protocol OID") from exc
         if oid != self.key.protocol_oid:

@@ -81,37 +81,6 @@ class PaceError(Exception):
 # --- object identifiers ---------------------------------------------------------------------------
 
 
-def oid_to_bytes(dotted: str) -> bytes:
-    """The DER content octets of an OBJECT IDENTIFIER (tag and length omitted, as in DO'80')."""
-    arcs = [int(part) for part in dotted.split(".")]
-    if len(arcs) < 2:
-        raise ValueError(f"{dotted} is not an object identifier")
-    out = bytearray()
-    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        out += bytes(reversed(chunk))
-    return bytes(out)
-
-
-def oid_from_bytes(content: bytes) -> str:
-    """Dotted form of OBJECT IDENTIFIER content octets; ValueError when truncated."""
-    if not content or content[-1] & 0x80:
-        raise ValueError("truncated object identifier")
-    arcs: list[int] = []
-    value = 0
-    for byte in content:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(value)
-            value = 0
-    first = min(arcs[0] // 40, 2)
-    return ".".join(str(arc) for arc in [first, arcs[0] - 40 * first, *arcs[1:]])
-
-
 # --- groups ---------------------------------------------------------------------------------------
 
 E = TypeVar("E")
@@ -417,7 +386,7 @@ def select(image: CardImage, behaviour: CardBehaviour, data: bytes, rng: Rng) ->
     if TAG_MECHANISM not in objects or TAG_PASSWORD_REFERENCE not in objects:
         raise PaceError(SW_WRONG_DATA, "MSE:Set AT needs DO'80' and DO'83'")
     try:
-        oid = oid_from_bytes(objects[TAG_MECHANISM])
+        oid = tlv.decode_oid(objects[TAG_MECHANISM])
     except ValueError as exc:
         raise PaceError(SW_WRONG_DATA, "malformed protocol OID") from exc
     offered = [setup for setup in image.pace if setup.protocol_oid == oid]
@@ -568,7 +537,7 @@ class PaceChip:
     def token(self, public_key: bytes) -> bytes:
         """MAC(KSMAC, public key data object of ``public_key``) of §4.4.3.4."""
         group = self._mapped or self.group
-        data = tlv.encode(TAG_PUBLIC_KEY, tlv.encode(TAG_OID, oid_to_bytes(self.protocol.oid))
+        data = tlv.encode(TAG_PUBLIC_KEY, tlv.encode(TAG_OID, tlv.encode_oid(self.protocol.oid))
                           + tlv.encode(group.public_tag, public_key))
         suite = self.protocol.suite
         return suite.mac(self._ks_mac, data if suite.is_aes else pad(data, suite.block_size))

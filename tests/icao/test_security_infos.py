@@ -23,8 +23,6 @@ from agent.icao.security_infos import (
     ChipAuthenticationInfo,
     PaceInfo,
     SecurityInfos,
-    decode_oid,
-    encode_oid,
     pace_oid,
     parse_pace_oid,
     parse_security_infos,
@@ -54,7 +52,7 @@ def integer(value: int) -> bytes:
 
 
 def oid(dotted: str) -> bytes:
-    return tlv.encode(0x06, encode_oid(dotted))
+    return tlv.encode(0x06, tlv.encode_oid(dotted))
 
 
 def octets(data: bytes) -> bytes:
@@ -400,12 +398,12 @@ def test_valid_dg14_parses() -> None:
 @given(st.lists(st.integers(0, 2**70), min_size=1, max_size=8), st.integers(0, 2), st.integers(0, 39))
 def test_oid_round_trip(tail: list[int], first: int, second: int) -> None:
     dotted = ".".join(str(arc) for arc in [first, second, *tail])
-    encoded = encode_oid(dotted)
+    encoded = tlv.encode_oid(dotted)
     if len(encoded) <= 64:
-        assert decode_oid(encoded) == dotted
+        assert tlv.decode_oid(encoded) == dotted
 
 
 @pytest.mark.parametrize("dotted", ["", "1", "3.1", "1.40", "a.b", "1.-2"])
 def test_encode_oid_refuses_malformed(dotted: str) -> None:
     with pytest.raises(ValueError):
-        encode_oid(dotted)
+        tlv.encode_oid(dotted)

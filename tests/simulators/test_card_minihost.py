@@ -14,7 +14,7 @@ from collections.abc import Callable
 from agent.icao import dh, ec, tlv
 from agent.icao.crypto import KDF_ENC, KDF_MAC, KDF_PACE, TDES, CipherSuite, pad, unpad
 from simulators.card.card import SimulatedCard
-from simulators.card.pace import PaceProtocol, oid_to_bytes, point_encoding, pseudo_random
+from simulators.card.pace import PaceProtocol, point_encoding, pseudo_random
 
 
 class ScriptedRng:
@@ -144,7 +144,7 @@ def run_pace(card: SimulatedCard, oid: str, parameter_id: int, reference: int, p
     ``password`` is f(π): SHA-1 of the MRZ information, or the CAN."""
     protocol = PaceProtocol.parse(oid)
     suite = protocol.suite
-    data = tlv.encode(0x80, oid_to_bytes(oid)) + tlv.encode(0x83, bytes([reference]))
+    data = tlv.encode(0x80, tlv.encode_oid(oid)) + tlv.encode(0x83, bytes([reference]))
     if send_parameter_id:
         data += tlv.encode(0x84, bytes([parameter_id]))
     answer = card.process(bytes([0x00, 0x22, 0xC1, 0xA4, len(data)]) + data)
@@ -207,7 +207,7 @@ def run_pace(card: SimulatedCard, oid: str, parameter_id: int, reference: int, p
     ks_enc, ks_mac = suite.derive(secret, KDF_ENC), suite.derive(secret, KDF_MAC)
 
     def token(public: bytes) -> bytes:
-        data = tlv.encode(0x7F49, tlv.encode(0x06, oid_to_bytes(oid)) + tlv.encode(public_tag, public))
+        data = tlv.encode(0x7F49, tlv.encode(0x06, tlv.encode_oid(oid)) + tlv.encode(public_tag, public))
         return suite.mac(ks_mac, data if suite.is_aes else pad(data, suite.block_size))
 
     t_ic = tlv.decode_single(_ga(card, tlv.encode(0x85, token(chip_public)), last=True), 0x86).value

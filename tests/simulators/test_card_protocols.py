@@ -18,7 +18,7 @@ from agent.icao.crypto import AES_128, KDF_ENC, KDF_MAC, TDES
 from simulators.card.card import SimulatedCard
 from simulators.card.chip_auth import parse_protocol
 from simulators.card.image import ChipAuthKey, PaceSetup
-from simulators.card.pace import oid_from_bytes, oid_to_bytes, point_encoding, pseudo_random
+from simulators.card.pace import point_encoding, pseudo_random
 from tests.simulators.test_card_fixtures import EF_COM, bac, make_card, pace_can
 from tests.simulators.test_card_minihost import MiniSm, PaceRefusedError, ScriptedRng, run_pace, seeded_rng, sw_of
 
@@ -73,7 +73,7 @@ def test_wrong_password_is_6300(reference: int) -> None:
 
 
 def mse_pace(card: SimulatedCard, oid: str, reference: int, parameter_id: int | None) -> int:
-    data = tlv.encode(0x80, oid_to_bytes(oid)) + tlv.encode(0x83, bytes([reference]))
+    data = tlv.encode(0x80, tlv.encode_oid(oid)) + tlv.encode(0x83, bytes([reference]))
     if parameter_id is not None:
         data += tlv.encode(0x84, bytes([parameter_id]))
     return sw_of(card.process(bytes([0, 0x22, 0xC1, 0xA4, len(data)]) + data))
@@ -180,11 +180,11 @@ def test_terminal_echoing_the_chip_key_is_refused() -> None:
 
 def test_oid_codec() -> None:
     for oid in (f"{PACE}.2.2", "2.23.136.1.1.5", "1.2.840.10045.4.3.2", "2.999.1"):
-        assert oid_from_bytes(oid_to_bytes(oid)) == oid
+        assert tlv.decode_oid(tlv.encode_oid(oid)) == oid
     with pytest.raises(ValueError):
-        oid_from_bytes(H("0481"))
+        tlv.decode_oid(H("0481"))
     with pytest.raises(ValueError):
-        oid_to_bytes("1")
+        tlv.encode_oid("1")
 
 
 # --- Chip Authentication ----------------------------------------------------------------------------
@@ -215,7 +215,7 @@ def run_ca(card: SimulatedCard, sm: MiniSm, key: ChipAuthKey, rng: Callable[[int
         if sw != 0x9000:
             return sw
     else:
-        data, sw = sm.unwrap(card.process(sm.wrap(0x22, 0x41, 0xA4, tlv.encode(0x80, oid_to_bytes(key.protocol_oid))
+        data, sw = sm.unwrap(card.process(sm.wrap(0x22, 0x41, 0xA4, tlv.encode(0x80, tlv.encode_oid(key.protocol_oid))
                                                   + reference)))
         if sw != 0x9000:
             return sw
@@ -282,7 +282,7 @@ def test_chip_authentication_refusals_keep_the_old_session(key: ChipAuthKey, opt
 def test_chip_authentication_protocol_must_match() -> None:
     card = make_card()
     sm = bac(card)
-    data = tlv.encode(0x80, oid_to_bytes("0.4.0.127.0.7.2.2.3.2.4"))
+    data = tlv.encode(0x80, tlv.encode_oid("0.4.0.127.0.7.2.2.3.2.4"))
     assert sm.unwrap(card.process(sm.wrap(0x22, 0x41, 0xA4, data))) == (b"", 0x6A80)
     ga = tlv.encode(0x7C, tlv.encode(0x80, b"\x04" + bytes(64)))
     assert sm.unwrap(card.process(sm.wrap(0x86, 0, 0, ga, le=256))) == (b"", 0x6985)  # nothing selected
@@ -350,8 +350,8 @@ def test_active_authentication_rsa_2048_needs_extended_length(rsa_2048: rsa.RSAP
 
 
 AA_INFO_SHA384 = tlv.encode(0x6E, tlv.encode(0x31, tlv.encode(0x30, (
-    tlv.encode(0x06, oid_to_bytes("2.23.136.1.1.5")) + tlv.encode(0x02, b"\x01")
-    + tlv.encode(0x06, oid_to_bytes("1.2.840.10045.4.3.3"))))))
+    tlv.encode(0x06, tlv.encode_oid("2.23.136.1.1.5")) + tlv.encode(0x02, b"\x01")
+    + tlv.encode(0x06, tlv.encode_oid("1.2.840.10045.4.3.3"))))))
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from agent.errors import DocumentError
-from agent.icao import security_infos, tlv
+from agent.icao import tlv
 from agent.icao.lds import children, unwrap
 from agent.models import Identity
 
@@ -201,7 +201,7 @@ def _integer(item: tlv.Tlv, what: str) -> int:
 def _oid(value: bytes) -> str:
     """Dotted text of a DER OBJECT IDENTIFIER body (X.690 §8.19)."""
     try:
-        return security_infos.decode_oid(value)
+        return tlv.decode_oid(value)
     except ValueError as exc:
         raise DocumentError(f"malformed OBJECT IDENTIFIER: {exc}", file=FILE) from exc
 

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from agent.errors import DocumentError, TlvError
-from agent.icao import pki, security_infos, signed_data, tlv
+from agent.icao import pki, signed_data, tlv
 from agent.icao.lds import unwrap
 
 FILE = "EF.SOD"
@@ -140,6 +140,6 @@ def _ascii(value: bytes, what: str) -> str:
 def decode_oid(value: bytes) -> str:
     """Dotted text of a DER OBJECT IDENTIFIER body (X.690 §8.19)."""
     try:
-        return security_infos.decode_oid(value)
+        return tlv.decode_oid(value)
     except ValueError as exc:
         raise DocumentError(f"malformed OBJECT IDENTIFIER: {exc}", file=FILE) from exc
