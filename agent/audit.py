@@ -1,7 +1,7 @@
 """The audit trail of the desk: an append-only, hash-chained log of what each operator did
 (verifications, failed reads, receipts viewed, the agent starting and stopping), which an auditor
-checks with ``python -m agent audit verify`` (FIELD.md: "per officer access rights and an audit
-trail are required").
+checks with ``python -m agent audit verify`` (access rights per officer and an audit trail are
+required: docs/reference/field.md "Security requirements").
 
 One JSON object per line. Each entry carries its sequence number, the time, the operator and site,
 the action and a few non-personal facts, the SHA-256 ``hash`` of its own canonical form and the

@@ -1,21 +1,22 @@
 """Reading a CCCD chip for the desk: runs the pure read sequence (agent.icao.read_sequence) over a
 transport, counts what crossed the link, and turns the reading into what the operator, the API and
-the store need: the identity (DG13 with its Vietnamese diacritics, else the MRZ), the authenticity
-outcomes with plain reasons, a displayable face, statistics and the verification receipt.
+the store need (:class:`agent.ports.ChipRead`): the identity (DG13 with its Vietnamese diacritics, else
+the MRZ), the typed evidence with plain reasons, a displayable face, statistics and the chip receipt.
 
-The transport is any :class:`agent.icao.transport.Transport` (PC/SC through agent.nfc, or the
-in-process simulator in tests). The clock and randomness come from here, the application layer.
+:func:`read_chip` reads over any :class:`agent.icao.transport.Transport` (PC/SC through agent.nfc, or
+the in-process simulator in tests); :class:`ConfiguredChipReader` is the desk's
+:class:`agent.ports.ChipReader`: the settings and the trust store bound, and what each reader has shown
+it can take (extended length, the largest chunk) remembered under its name, so a step-down is learned
+once. The clock and randomness come from here, the application layer.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from agent.errors import AgentError, DocumentError
 from agent.faces import face_to_displayable
@@ -24,11 +25,15 @@ from agent.icao.apdu import ResponseApdu
 from agent.icao.files import CancelCheck, ReadLimits
 from agent.icao.keys import CanKey, MrzKey
 from agent.icao.lds.document import ChipDocument
+from agent.icao.lds_registry import DG1
 from agent.icao.read_sequence import ChipReading, FileProgress, read_document
 from agent.icao.transport import ApduTraceRecord, Transport, build_send
 from agent.icao.trust import TrustStore
-from agent.models import Identity, Outcome, Status
-from agent.receipt import build_receipt
+from agent.id_number import can_from_id
+from agent.models import ChipEvidence, Identity, Outcome, Sex, Status
+from agent.nfc.pcsc import ReaderMemory
+from agent.ports import CardConnection, ChipKeys, ChipRead, ReadStats
+from agent.receipt import build_chip_receipt
 from agent.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,37 +59,6 @@ class CountingTransport:
         self.inner.close()
 
 
-@dataclasses.dataclass(frozen=True)
-class ChipReadResult:
-    """One chip read, ready for the desk. Personal fields are repr=False (in Identity and the receipt)."""
-
-    identity: Identity
-    authenticity: dict[str, Any]
-    access_method: str
-    stats: dict[str, Any]
-    face_image: bytes | None = dataclasses.field(default=None, repr=False)
-    face_mime_type: str | None = None
-    receipt: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
-    reading: ChipReading | None = dataclasses.field(default=None, repr=False)
-
-    @property
-    def passive(self) -> str:
-        return str(self.authenticity["passive"])
-
-    @property
-    def chip(self) -> str:
-        return str(self.authenticity["chip"])
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "identity": self.identity.to_json(),
-            "authenticity": self.authenticity,
-            "access_method": self.access_method,
-            "stats": self.stats,
-            "face": {"mime_type": self.face_mime_type, "bytes": len(self.face_image)} if self.face_image else None,
-        }
-
-
 def read_chip(
     transport: Transport,
     *,
@@ -99,12 +73,10 @@ def read_chip(
     cancel: CancelCheck | None = None,
     link_estimate: Callable[[], float | None] | None = None,
     at: datetime | None = None,
-) -> ChipReadResult:
+) -> ChipRead:
     """Open, read and check the chip on ``transport``. Raises the typed errors of the read (card
     removed, wrong key, ...); a finished read always returns, whatever its outcomes."""
     if can is None and id_number is not None:
-        from agent.icao.cccd import can_from_id
-
         can = can_from_id(id_number)
     can_key = CanKey(can) if can else None
     counting = CountingTransport(transport)
@@ -137,50 +109,70 @@ def read_chip(
     # The estimate source is a running total (e.g. of a simulated card read more than once): this read's share.
     estimate_after = link_estimate() if link_estimate else None
     estimate = estimate_after - (estimate_before or 0.0) if estimate_after is not None else None
-    stats = {
-        "apdus": counting.apdus,
-        "bytes": counting.bytes_sent + counting.bytes_received,
-        "bytes_sent": counting.bytes_sent,
-        "bytes_received": counting.bytes_received,
-        "elapsed_ms": round(elapsed_ms, 1),
-        "cpu_ms": round(cpu_ms, 1),
-        "link_estimate_ms": round(estimate, 1) if estimate is not None else None,
-    }
+    stats = ReadStats(apdus=counting.apdus, bytes_sent=counting.bytes_sent, bytes_received=counting.bytes_received,
+                      elapsed_ms=elapsed_ms, cpu_ms=cpu_ms, link_estimate_ms=estimate)
     log.info(
         "chip read: %s, %d APDUs, %d bytes, %.0f ms, passive=%s chip=%s",
-        reading.access_method, counting.apdus, stats["bytes"], elapsed_ms,
+        reading.access_method, counting.apdus, counting.bytes_sent + counting.bytes_received, elapsed_ms,
         reading.passive_outcome.status, reading.chip_outcome.status,
     )  # fmt: skip
-    return ChipReadResult(
+    return ChipRead(
         identity=identity,
-        authenticity=authenticity_summary(reading),
-        access_method=reading.access_method,
+        evidence=evidence_of(reading),
         stats=stats,
         face_image=face,
         face_mime_type=mime,
-        receipt=build_receipt(reading, transaction_id=transaction_id, read_at=read_at),
+        receipt=build_chip_receipt(reading, transaction_id=transaction_id, read_at=read_at),
         reading=reading,
     )
 
 
-def authenticity_summary(reading: ChipReading) -> dict[str, Any]:
-    """``passive`` ok/failed/unknown, ``chip`` ok/failed/not_supported (unknown folds into
-    not_supported only when nothing ran), and the reasons in plain words."""
+class ConfiguredChipReader:
+    """The desk's chip reader (:class:`agent.ports.ChipReader`): :func:`read_chip` with the settings and
+    the trust store bound, and per reader name the limits it has shown (extended length, the largest
+    chunk), so that a step-down is learned once."""
+
+    def __init__(self, settings: Settings, trust_store: TrustStore) -> None:
+        self.settings = settings
+        self.trust_store = trust_store
+        self.memory: ReaderMemory[ReadLimits] = ReaderMemory()
+
+    def limits_for(self, connection: CardConnection) -> ReadLimits:
+        def new_limits() -> ReadLimits:
+            limits = ReadLimits.from_setting(self.settings.reader.extended_length)
+            if not connection.extended_length_possible:
+                limits.extended_ok = False  # T=0: no extended-length APDUs through this reader
+            return limits
+
+        return self.memory.get_or_create(connection.reader, new_limits)
+
+    def read(self, connection: CardConnection, keys: ChipKeys, *, transaction_id: str,
+             progress: FileProgress | None = None, cancel: CancelCheck | None = None) -> ChipRead:
+        return read_chip(connection, settings=self.settings, trust_store=self.trust_store,
+                         transaction_id=transaction_id, id_number=keys.id_number, can=keys.can, mrz=keys.mrz,
+                         limits=self.limits_for(connection), progress=progress, cancel=cancel,
+                         link_estimate=connection.link_estimate_ms)
+
+
+def evidence_of(reading: ChipReading) -> ChipEvidence:
+    """The typed evidence of a read: ``passive`` ok/failed/unknown, ``chip`` ok/failed/unknown/
+    not_supported, each check, and the reasons in plain words."""
     passive = reading.passive_outcome
     chip = reading.chip_outcome
     reasons = [*_reasons("passive", passive), *_reasons("chip", chip)]
     problems = reading.document.problems
     reasons += [f"{name}: {error.message}" for name, error in sorted(problems.items())]
-    return {
-        "passive": str(passive.status),
-        "chip": str(chip.status),
-        "reasons": reasons,
-        "passive_checks": {name: str(o.status) for name, o in reading.passive.checks()} if reading.passive else {},
-        "chip_authentication": str(reading.chip_auth.outcome.status),
-        "active_authentication": str(reading.active_auth.outcome.status) if reading.active_auth else "not_supported",
-        "trust_anchor": reading.passive.trust_anchor if reading.passive else "",
-        "skipped_files": dict(reading.skipped),
-    }
+    return ChipEvidence(
+        passive=passive.status,
+        chip=chip.status,
+        access_method=reading.access_method,
+        passive_checks={name: o.status for name, o in reading.passive.checks()} if reading.passive else {},
+        chip_authentication=reading.chip_auth.outcome.status,
+        active_authentication=reading.active_auth.outcome.status if reading.active_auth else Status.NOT_SUPPORTED,
+        trust_anchor=reading.passive.trust_anchor if reading.passive else "",
+        skipped_files=dict(reading.skipped),
+        reasons=tuple(reasons),
+    )
 
 
 def _reasons(prefix: str, outcome: Outcome) -> list[str]:
@@ -197,8 +189,8 @@ def identity_from_document(document: ChipDocument) -> Identity:
         mrz = document.dg1.mrz
         digits = "".join(ch for ch in mrz.optional_data if ch.isdigit())
         id_number = digits[:12] if len(digits) >= 12 else mrz.document_number
-        return Identity(id_number=id_number, full_name=mrz.full_name, sex={"M": "Nam", "F": "Nữ"}.get(mrz.sex, ""))
-    raise DocumentError("the chip gave neither DG13 nor DG1: no identity", file="DG1")
+        return Identity(id_number=id_number, full_name=mrz.full_name, sex=Sex.parse(mrz.sex) or Sex.UNSPECIFIED)
+    raise DocumentError("the chip gave neither DG13 nor DG1: no identity", file=DG1.name)
 
 
 def _face(document: ChipDocument) -> tuple[bytes | None, str | None]:

@@ -21,7 +21,8 @@ from agent.settings import load_settings
 COMMAND_MODULES: tuple[str, ...] = ("agent.commands.config", "agent.commands.readers", "agent.commands.trust",
                                      "agent.commands.verify", "agent.commands.sync", "agent.commands.qr",
                                      "agent.commands.read", "agent.commands.verify_receipt",
-                                     "agent.commands.serve", "agent.commands.demo", "agent.commands.audit")
+                                     "agent.commands.serve", "agent.commands.demo", "agent.commands.audit",
+                                     "agent.commands.receipt_key")
 
 
 def build_parser() -> argparse.ArgumentParser:

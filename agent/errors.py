@@ -1,4 +1,4 @@
-"""The agent's error model: one root, one class per handling decision (DESIGN.md "Errors").
+"""The agent's error model: one root, one class per handling decision (docs/architecture.md "Errors").
 
 Lower layers raise these; the service decides what to do; only the CLI and the local API turn them
 into exit codes, HTTP statuses and operator messages. Each class carries a ``message_key`` into the

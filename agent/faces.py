@@ -16,8 +16,9 @@ from typing import Any
 
 from agent.errors import DocumentError
 from agent.icao.lds.dg2 import FaceImage, ImageFormat
+from agent.icao.lds_registry import DG2
 
-FILE = "DG2"
+FILE = DG2.name
 # A passport face is a few hundred pixels a side; refuse absurd sizes before decoding (bombs).
 MAX_PIXELS = 4096 * 4096
 DISPLAYABLE_MODES = ("RGB", "L")

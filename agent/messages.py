@@ -1,5 +1,5 @@
 """The operator message catalogue: every text a receptionist, notary or proctor reads, Vietnamese
-first and English second, in one place (DESIGN.md "Where it runs").
+first and English second, in one place (docs/architecture.md "Where to change what").
 
 Code refers to messages by key; :func:`text` fills in parameters. Parameters must already be masked
 where they carry personal data.

@@ -1,15 +1,19 @@
-"""The agent's shared value types: outcomes of checks, identities, backend answers and the
-verification result that is shown, stored and synced (DESIGN.md "Key shapes").
+"""The agent's shared value types: outcomes of checks, identities, the chip's evidence, backend answers,
+exam rosters and the verification result that is shown, stored, synced and put in receipts
+(docs/architecture.md "Key types").
 
-This module is a leaf: standard library only, so that the pure core (agent.icao) and the store
-(sync) can both use it. Personal fields are ``repr=False`` so that a stray ``print`` or log line of a
-result never shows them.
+This module is a leaf: standard library only, so that the pure core (agent.icao), the adapters and the
+store (sync) can all use it. Everything here is typed (enums and frozen dataclasses); JSON is made only
+at the edges, through the ``to_json`` / ``from_json`` pairs below, which are the one JSON shape of
+each type. Personal fields are ``repr=False`` so that a stray ``print`` or log line never shows them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import unicodedata
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -67,6 +71,58 @@ class Verdict(enum.StrEnum):
     CANNOT_CHECK = "cannot_check"
 
 
+class Badge(enum.StrEnum):
+    """The card-authenticity badge of the desk page (derived by agent.service.verdict)."""
+
+    GENUINE = "genuine"
+    TRUST_ANCHOR_UNKNOWN = "trust_anchor_unknown"
+    FAILED = "failed"
+    NOT_CHECKED = "not_checked"
+
+
+class SiteKind(enum.StrEnum):
+    """The kind of desk; each has one policy (agent.service.policy) and one settings file."""
+
+    CLINIC = "clinic"
+    NOTARY = "notary"
+    EXAM = "exam"
+
+
+# --- sex -------------------------------------------------------------------------------------------
+
+_SEX_WORDS = {"nam": "Nam", "nữ": "Nữ"}
+_SEX_LENIENT = {"m": "Nam", "male": "Nam", "f": "Nữ", "female": "Nữ", "nu": "Nữ"}
+_SEX_UNSPECIFIED = {"", "x", "<"}
+
+
+class Sex(enum.StrEnum):
+    """Sex as the card prints it (DG13 and the QR say "Nam" / "Nữ"; the MRZ says M / F / X)."""
+
+    MALE = "Nam"
+    FEMALE = "Nữ"
+    UNSPECIFIED = ""
+
+    @classmethod
+    def parse(cls, value: str | Sex | None, *, vietnamese_only: bool = False) -> Sex | None:
+        """The one parser of a sex field: "Nam" / "Nữ" in any case and Unicode form; unless
+        ``vietnamese_only`` also M / F / male / female / "Nu" (an MRZ, a form, a keyboard without
+        diacritics), and "" / X / < as unspecified. None when the text is none of these."""
+        if value is None:
+            return cls.UNSPECIFIED
+        if isinstance(value, Sex):
+            return value
+        text = unicodedata.normalize("NFC", value).strip().casefold()
+        word = _SEX_WORDS.get(text)
+        if word is None and not vietnamese_only:
+            word = _SEX_LENIENT.get(text)
+            if word is None and text in _SEX_UNSPECIFIED:
+                return cls.UNSPECIFIED
+        return cls(word) if word is not None else None
+
+
+# --- identity ---------------------------------------------------------------------------------------
+
+
 @dataclasses.dataclass(frozen=True)
 class Identity:
     """Who the citizen is, as read from the chip, a QR code or typed by the operator."""
@@ -74,7 +130,7 @@ class Identity:
     id_number: str = dataclasses.field(repr=False)
     full_name: str = dataclasses.field(default="", repr=False)
     date_of_birth: date | None = dataclasses.field(default=None, repr=False)
-    sex: str = dataclasses.field(default="", repr=False)
+    sex: Sex = dataclasses.field(default=Sex.UNSPECIFIED, repr=False)
     old_id_number: str = dataclasses.field(default="", repr=False)
     address: str = dataclasses.field(default="", repr=False)
     place_of_origin: str = dataclasses.field(default="", repr=False)
@@ -82,62 +138,210 @@ class Identity:
     issue_date: date | None = dataclasses.field(default=None, repr=False)
     expiry_date: date | None = dataclasses.field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        # Every way in (DG13, the MRZ, a QR, a typed form) goes through the one parser; text that is
+        # no known spelling is kept as "unspecified" rather than guessed.
+        object.__setattr__(self, "sex", Sex.parse(self.sex) or Sex.UNSPECIFIED)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id_number": self.id_number,
             "full_name": self.full_name,
-            "date_of_birth": self.date_of_birth.isoformat() if self.date_of_birth else None,
-            "sex": self.sex,
+            "date_of_birth": _day_text(self.date_of_birth),
+            "sex": str(self.sex),
             "old_id_number": self.old_id_number,
             "address": self.address,
             "place_of_origin": self.place_of_origin,
             "nationality": self.nationality,
-            "issue_date": self.issue_date.isoformat() if self.issue_date else None,
-            "expiry_date": self.expiry_date.isoformat() if self.expiry_date else None,
+            "issue_date": _day_text(self.issue_date),
+            "expiry_date": _day_text(self.expiry_date),
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Identity:
-        def day(value: Any) -> date | None:
-            return date.fromisoformat(value) if value else None
-
+    def from_json(cls, data: Mapping[str, Any]) -> Identity:
         return cls(
             id_number=data["id_number"],
             full_name=data.get("full_name", ""),
-            date_of_birth=day(data.get("date_of_birth")),
-            sex=data.get("sex", ""),
+            date_of_birth=_day(data.get("date_of_birth")),
+            sex=Sex.parse(data.get("sex", "")) or Sex.UNSPECIFIED,
             old_id_number=data.get("old_id_number", ""),
             address=data.get("address", ""),
             place_of_origin=data.get("place_of_origin", ""),
             nationality=data.get("nationality", ""),
-            issue_date=day(data.get("issue_date")),
-            expiry_date=day(data.get("expiry_date")),
+            issue_date=_day(data.get("issue_date")),
+            expiry_date=_day(data.get("expiry_date")),
         )
+
+
+# --- the chip's evidence -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ChipEvidence:
+    """What a chip read proved, without personal data: passive authentication (is the data what the
+    issuer signed?) and the chip check (is this the original chip? Chip or Active Authentication),
+    each check's outcome, the trust anchor, how the chip was opened and the files it refused.
+
+    ``passive`` is ok / failed / unknown; ``chip`` is ok / failed / unknown / not_supported. ``reasons``
+    are plain English, for the technician (the operator sees catalogue texts)."""
+
+    passive: Status
+    chip: Status
+    access_method: str = ""
+    passive_checks: Mapping[str, Status] = dataclasses.field(default_factory=dict)
+    chip_authentication: Status = Status.NOT_SUPPORTED
+    active_authentication: Status = Status.NOT_SUPPORTED
+    trust_anchor: str = ""
+    skipped_files: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return Status.FAILED in (self.passive, self.chip)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "passive": str(self.passive),
+            "chip": str(self.chip),
+            "access_method": self.access_method,
+            "passive_checks": {name: str(status) for name, status in self.passive_checks.items()},
+            "chip_authentication": str(self.chip_authentication),
+            "active_authentication": str(self.active_authentication),
+            "trust_anchor": self.trust_anchor,
+            "skipped_files": dict(self.skipped_files),
+            "reasons": list(self.reasons),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ChipEvidence:
+        return cls(
+            passive=Status(data["passive"]),
+            chip=Status(data["chip"]),
+            access_method=str(data.get("access_method", "")),
+            passive_checks={str(k): Status(v) for k, v in dict(data.get("passive_checks") or {}).items()},
+            chip_authentication=Status(data.get("chip_authentication", Status.NOT_SUPPORTED)),
+            active_authentication=Status(data.get("active_authentication", Status.NOT_SUPPORTED)),
+            trust_anchor=str(data.get("trust_anchor", "")),
+            skipped_files={str(k): str(v) for k, v in dict(data.get("skipped_files") or {}).items()},
+            reasons=tuple(str(r) for r in data.get("reasons") or ()),
+        )
+
+
+# --- backend answers ----------------------------------------------------------------------------------
+
+
+class CheckKind(enum.StrEnum):
+    """Which entitlement was checked: insurance status, a roster seat, a notary record."""
+
+    INSURANCE = "insurance"
+    ROSTER = "roster"
+    NOTARY = "notary"
+
+
+class CheckStatus(enum.StrEnum):
+    """Every answer a backend check can give (by kind: insurance valid ... not_found; roster
+    on_roster / not_on_roster; notary recorded), and ``unavailable`` when nobody could answer."""
+
+    VALID = "valid"
+    EXPIRED = "expired"
+    SUSPENDED = "suspended"
+    NOT_FOUND = "not_found"
+    ON_ROSTER = "on_roster"
+    NOT_ON_ROSTER = "not_on_roster"
+    RECORDED = "recorded"
+    UNAVAILABLE = "unavailable"
 
 
 @dataclasses.dataclass(frozen=True)
 class BackendCheck:
     """One entitlement answer (insurance status, roster seat, notary record) and where it came from."""
 
-    kind: str  # "insurance" | "roster" | "notary"
-    status: str  # e.g. valid / expired / not_found / suspended / checked_in / not_on_roster / unavailable
-    details: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
+    kind: CheckKind
+    status: CheckStatus
+    details: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False)
     from_cache: bool = False
     checked_at: datetime | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", CheckKind(self.kind))
+        object.__setattr__(self, "status", CheckStatus(self.status))
+
     def to_json(self) -> dict[str, Any]:
         return {
-            "kind": self.kind,
-            "status": self.status,
+            "kind": str(self.kind),
+            "status": str(self.status),
             "details": dict(self.details),
             "from_cache": self.from_cache,
             "checked_at": self.checked_at.isoformat() if self.checked_at else None,
         }
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BackendCheck:
+        return cls(
+            kind=CheckKind(data["kind"]),
+            status=CheckStatus(data["status"]),
+            details=dict(data.get("details") or {}),
+            from_cache=bool(data.get("from_cache")),
+            checked_at=datetime.fromisoformat(data["checked_at"]) if data.get("checked_at") else None,
+        )
+
+
+# --- exam rosters -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ExamSessionInfo:
+    session_id: str
+    centre: str
+    exam_date: date
+    licence_class: str
+    candidate_count: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "centre": self.centre,
+            "exam_date": self.exam_date.isoformat(),
+            "licence_class": self.licence_class,
+            "candidate_count": self.candidate_count,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class RosterEntry:
+    candidate_no: str
+    id_number: str = dataclasses.field(repr=False)
+    full_name: str = dataclasses.field(repr=False)
+    date_of_birth: date = dataclasses.field(repr=False)
+    licence_class: str = ""
+
+    def details(self, session_id: str) -> dict[str, Any]:
+        """What a roster check shows at the desk (the same shape online and from the stored roster)."""
+        return {
+            "session_id": session_id,
+            "candidate_no": self.candidate_no,
+            "full_name": self.full_name,
+            "date_of_birth": self.date_of_birth.isoformat(),
+            "licence_class": self.licence_class,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class Roster:
+    session: ExamSessionInfo
+    candidates: tuple[RosterEntry, ...] = dataclasses.field(repr=False)
+
+
+# --- the result ---------------------------------------------------------------------------------------
+
 
 @dataclasses.dataclass(frozen=True)
 class VerificationResult:
-    """The whole answer for one citizen at one desk. ``result_id`` is also the sync idempotency key."""
+    """The whole answer for one citizen at one desk. ``result_id`` is also the sync idempotency key.
+
+    ``evidence`` is set for a chip read only; ``chip_receipt`` is the chip's own receipt (the files as
+    read, for offline re-verification: personal data, kept sealed in the store and given out only in
+    a receipt)."""
 
     result_id: str
     source: Source
@@ -145,21 +349,63 @@ class VerificationResult:
     created_at: datetime
     verdict: Verdict
     reasons: tuple[str, ...] = ()
-    authenticity: dict[str, Any] = dataclasses.field(default_factory=dict)
+    evidence: ChipEvidence | None = None
     checks: tuple[BackendCheck, ...] = ()
-    site_profile: str = ""
+    site_profile: SiteKind = SiteKind.CLINIC
     operator: str = ""
+    chip_receipt: Mapping[str, Any] | None = dataclasses.field(default=None, repr=False)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "site_profile", SiteKind(self.site_profile))
+
+    @property
+    def check(self) -> BackendCheck | None:
+        """The entitlement check of this result (a desk asks one backend per result)."""
+        return self.checks[0] if self.checks else None
+
+    def to_json(self, *, with_chip_receipt: bool = False) -> dict[str, Any]:
+        """The result as JSON. ``authenticity`` is the chip's evidence (empty unless read from a chip);
+        the chip receipt is left out unless asked for (the store keeps it, views do not show it)."""
+        data: dict[str, Any] = {
             "result_id": self.result_id,
             "source": str(self.source),
             "identity": self.identity.to_json(),
             "created_at": self.created_at.isoformat(),
             "verdict": str(self.verdict),
             "reasons": list(self.reasons),
-            "authenticity": dict(self.authenticity),
+            "authenticity": self.evidence.to_json() if self.evidence else {},
             "checks": [c.to_json() for c in self.checks],
-            "site_profile": self.site_profile,
+            "site_profile": str(self.site_profile),
             "operator": self.operator,
         }
+        if with_chip_receipt:
+            data["chip_receipt"] = dict(self.chip_receipt) if self.chip_receipt is not None else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> VerificationResult:
+        """The inverse of :meth:`to_json`; KeyError / TypeError / ValueError on a wrong shape."""
+        authenticity = data.get("authenticity") or {}
+        # Results stored before the chip receipt had its own field carried it inside "authenticity".
+        receipt = data.get("chip_receipt", authenticity.get("receipt"))
+        return cls(
+            result_id=str(data["result_id"]),
+            source=Source(data["source"]),
+            identity=Identity.from_json(data["identity"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            verdict=Verdict(data["verdict"]),
+            reasons=tuple(str(r) for r in data.get("reasons", ())),
+            evidence=ChipEvidence.from_json(authenticity) if "passive" in authenticity else None,
+            checks=tuple(BackendCheck.from_json(c) for c in data.get("checks", ())),
+            site_profile=SiteKind(data.get("site_profile") or SiteKind.CLINIC),
+            operator=str(data.get("operator", "")),
+            chip_receipt=dict(receipt) if isinstance(receipt, Mapping) else None,
+        )
+
+
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _day_text(value: date | None) -> str | None:
+    return value.isoformat() if value else None

@@ -1,5 +1,5 @@
 """Masking of personal data before it can reach a log line, an exception message or a screen that
-does not need it (DESIGN.md "Privacy and security, by construction")."""
+does not need it (docs/architecture.md "Privacy")."""
 
 from __future__ import annotations
 

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import ConfigError
+from agent.models import SiteKind
 
 APP_NAME = "cccd-agent"
 ENV_PREFIX = "CCCD_AGENT__"
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_FILE = CONFIG_DIR / "default.toml"
-PROFILES = ("clinic", "notary", "exam")
+PROFILES = tuple(str(kind) for kind in SiteKind)
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
@@ -74,6 +75,11 @@ class StoreSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class ReceiptSettings:
+    key_file: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class SyncSettings:
     interval_s: float = 15.0
     batch_size: int = 50
@@ -116,6 +122,7 @@ class Settings:
     qr: QrSettings = QrSettings()
     backends: BackendSettings = BackendSettings()
     store: StoreSettings = StoreSettings()
+    receipts: ReceiptSettings = ReceiptSettings()
     sync: SyncSettings = SyncSettings()
     trust: TrustSettings = TrustSettings()
     api: ApiSettings = ApiSettings()
@@ -130,6 +137,12 @@ class Settings:
 
     def store_key_path(self) -> Path:
         return Path(self.store.key_file) if self.store.key_file else _user_config_dir() / "store.key"
+
+    def receipt_key_path(self) -> Path:
+        """The receipt signing key: beside the store key unless set."""
+        if self.receipts.key_file:
+            return Path(self.receipts.key_file)
+        return self.store_key_path().with_name("receipt.key")
 
     def trust_dir(self) -> Path:
         return Path(self.trust.csca_dir) if self.trust.csca_dir else _user_data_dir() / "trust"

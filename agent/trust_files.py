@@ -1,7 +1,7 @@
 """Adapter between the trust directory on disk and the pure :class:`agent.icao.trust.TrustStore`:
 reads DER / PEM CSCA certificates, ICAO master lists (.ml) and CRLs from a directory, reporting each
 file that cannot be used instead of stopping, and imports a new file into the directory after
-validating it (the pure core does no file I/O: DESIGN.md rule 1).
+validating it (the pure core does no file I/O: docs/architecture.md "Layers", rule 1).
 """
 
 from __future__ import annotations

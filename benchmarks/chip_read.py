@@ -52,8 +52,8 @@ from agent.icao.files import ReadLimits  # noqa: E402
 from agent.icao.secure_messaging import max_plain_read  # noqa: E402
 from agent.icao.trust import TrustStore  # noqa: E402
 from agent.settings import load_settings  # noqa: E402
-from agent.simulated_reader import free_vpcd_slots, simulator_trust_dir  # noqa: E402
 from agent.trust_files import load_trust_directory  # noqa: E402
+from agent.wiring.simulated import free_vpcd_slots, simulator_trust_dir  # noqa: E402
 from simulators.card.card import SimulatedCard  # noqa: E402
 from simulators.card.image import CardImage  # noqa: E402
 from simulators.card.link import LinkModel  # noqa: E402
@@ -223,15 +223,15 @@ def one_read(open_transport: Callable[[], Any], card: MeteredCard, config: Confi
     finally:
         transport.close()
     return {
-        "apdus": result.stats["apdus"],
-        "bytes": result.stats["bytes"],
+        "apdus": result.stats.apdus,
+        "bytes": result.stats.bytes_sent + result.stats.bytes_received,
         "agent_cpu_ms": thread_cpu * 1000.0,
         "process_cpu_ms": process_cpu * 1000.0,
         "wall_ms": wall * 1000.0,
-        "read_elapsed_ms": result.stats["elapsed_ms"],
+        "read_elapsed_ms": result.stats.elapsed_ms,
         "link_estimate_ms": card.link_estimate_ms - estimate_before,
-        "passive": result.passive,
-        "chip": result.chip,
+        "passive": str(result.evidence.passive),
+        "chip": str(result.evidence.chip),
         "steps": [step.step for step in result.reading.document.steps] if result.reading else [],
         "records": list(card.recorder.records),
     }

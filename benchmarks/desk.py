@@ -36,7 +36,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.commands.demo import (  # noqa: E402
+from agent.wiring.demo import (  # noqa: E402
     SIMULATOR_IN_PROCESS,
     SIMULATOR_PCSC,
     Citizen,
@@ -133,7 +133,7 @@ def measure_taps(site: SimulatedSite, listener: Listener, taps: int,
             arrived, result = listener.wait_next(seen)
         except TimeoutError:
             # No result: the tap was not seen, or the read failed (another program on the same pcscd).
-            what = "not seen" if site.agent.worker.reads == reads else site.agent.service.reader_state["message_key"]
+            what = "not seen" if site.agent.worker.reads == reads else site.agent.service.reader_state.message_key
             failed[what] = failed.get(what, 0) + 1
             continue
         finally:

@@ -48,7 +48,6 @@ UNWRAP_CASES = [
 ]
 SHORT_READ_CASES = ["aes128_223B", "aes256_223B", "3des_231B"]
 
-Send = Callable[[CommandApdu], ResponseApdu]
 Rng = Callable[[int], bytes]
 
 

@@ -3,7 +3,7 @@ rows, outbox drain throughput to the mock backend served by another process over
 database size per 1,000 verification results (result + queued event + cache entry, as ``verify``
 writes them).
 
-The 1M-row fill goes through ``Store.cache_put_many`` (one transaction, chunked executemany), so
+The 1M-row fill goes through ``store.cache.put_many`` (one transaction, chunked executemany), so
 every row is sealed and hashed exactly as in production. Lookups are timed one by one with
 perf_counter on a warm cache (the desk's steady state), 90% hits and 10% misses.
 
@@ -37,7 +37,16 @@ from agent.checks.http import BackendHttp, new_session  # noqa: E402
 from agent.checks.insurance import InsuranceClient  # noqa: E402
 from agent.checks.licensing import LicensingClient  # noqa: E402
 from agent.checks.uploader import BackendUploader  # noqa: E402
-from agent.models import BackendCheck, Identity, Source, Verdict, VerificationResult  # noqa: E402
+from agent.models import (  # noqa: E402
+    BackendCheck,
+    ChipEvidence,
+    Identity,
+    SiteKind,
+    Source,
+    Status,
+    Verdict,
+    VerificationResult,
+)
 from sync.keys import KeyFile  # noqa: E402
 from sync.store import OutboundEvent, Store  # noqa: E402
 from sync.syncer import Syncer  # noqa: E402
@@ -75,18 +84,18 @@ def cache_lookups(folder: Path, sizes: list[int]) -> list[dict[str, Any]]:
     try:
         for size in sizes:
             started = time.perf_counter()
-            store.cache_put_many((id_of(n), card_check(n, now)) for n in range(filled, size))
+            store.cache.put_many((id_of(n), card_check(n, now)) for n in range(filled, size))
             fill_s = time.perf_counter() - started
             filled = size
             store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             probes = [id_of(rng.randrange(size)) if rng.random() < 0.9 else id_of(size + rng.randrange(10**6))
                       for _ in range(LOOKUPS)]
             for probe in probes[:200]:  # warm up
-                store.cache_get("insurance", probe, max_age_s=86400)
+                store.cache.get("insurance", probe, max_age_s=86400)
             timings, hits = [], 0
             for probe in probes:
                 t0 = time.perf_counter()
-                answer = store.cache_get("insurance", probe, max_age_s=86400)
+                answer = store.cache.get("insurance", probe, max_age_s=86400)
                 timings.append((time.perf_counter() - t0) * 1000)
                 hits += answer is not None
             rows.append({
@@ -111,8 +120,10 @@ def result_for(n: int, at: datetime) -> VerificationResult:
     person = Identity(id_number=id_of(n), full_name="Nguyễn Thị Thu Hằng", date_of_birth=datetime(1987, 5, 6).date(),
                       sex="Nữ", address="Số 12, đường Lê Lợi, phường Điện Biên, thành phố Thanh Hóa, tỉnh Thanh Hóa",
                       place_of_origin="xã Quảng Tâm, huyện Quảng Xương, Thanh Hóa", nationality="Việt Nam")
+    evidence = ChipEvidence(passive=Status.OK, chip=Status.OK, passive_checks={"sod_signature": Status.OK,
+                                                                              "chain": Status.OK})
     return VerificationResult(str(uuid.uuid4()), Source.CHIP, person, at, Verdict.VERIFIED, ("insurance: valid",),
-                              {"sod_signature": "ok", "chain": "ok"}, (card_check(n, at),), "clinic", "le-tan-1")
+                              evidence, (card_check(n, at),), SiteKind.CLINIC, "le-tan-1")
 
 
 def event_for(result: VerificationResult) -> OutboundEvent:
@@ -162,7 +173,7 @@ def drain_throughput(folder: Path, events: int, batch_sizes: list[int]) -> list[
         for batch_size in batch_sizes:
             path = folder / f"drain-{batch_size}.sqlite3"
             store = Store.open(path, KeyFile(folder / "drain.key"))
-            store.enqueue([event_for(result_for(n, now)) for n in range(events)])
+            store.outbox.enqueue([event_for(result_for(n, now)) for n in range(events)])
             syncer = Syncer(store, uploader, batch_size=batch_size)
             started = time.perf_counter()
             report = syncer.drain()

@@ -1,6 +1,6 @@
 """The store's secret key and what is derived from it: AES-GCM sealing of personal data at rest and
 keyed hashes (HMAC-SHA256) that let the store find a record by ID number without keeping the number
-(DESIGN.md "Privacy and security, by construction"; Decree 13/2023 on personal data).
+(docs/architecture.md "Privacy"; Decree 13/2023 on personal data).
 
 The 32-byte master key never enters the database file. It lives in a key file created with 0600
 permissions (in a 0700 directory), or in the OS keyring when one is handed in. Two independent keys
@@ -77,10 +77,13 @@ def _derive(master: bytes, info: bytes) -> bytes:
 
 
 class KeyFile:
-    """The master key in a file of its own, readable by the owner only."""
+    """A 32-byte secret in a file of its own, readable by the owner only: the store's master key, or
+    another secret kept the same way (the receipt signing key) under its own ``prefix``."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, prefix: str = KEY_FILE_PREFIX, what: str = "store key") -> None:
         self.path = Path(path)
+        self.prefix = prefix
+        self.what = what
 
     def describe(self) -> str:
         return f"key file {self.path}"
@@ -91,7 +94,7 @@ class KeyFile:
         except FileNotFoundError:
             if not create:
                 raise StoreError(
-                    f"the store key file {self.path} is missing: the database cannot be read without it "
+                    f"the {self.what} file {self.path} is missing: what it protects cannot be read without it "
                     "(restore it from backup; a new key would not open the existing records)"
                 ) from None
         self._create()
@@ -100,14 +103,14 @@ class KeyFile:
     def _read(self) -> bytes:
         with self.path.open("rb") as handle:
             if os.name == "posix" and os.fstat(handle.fileno()).st_mode & 0o077:
-                raise StoreError(f"the store key file {self.path} is readable by other users: chmod 600 it")
+                raise StoreError(f"the {self.what} file {self.path} is readable by other users: chmod 600 it")
             text = handle.read(4096).decode("ascii", errors="replace").strip()
-        if not text.startswith(KEY_FILE_PREFIX):
-            raise StoreError(f"{self.path} is not a store key file")
+        if not text.startswith(self.prefix):
+            raise StoreError(f"{self.path} is not a {self.what} file")
         try:
-            key = base64.b64decode(text[len(KEY_FILE_PREFIX):], validate=True)
+            key = base64.b64decode(text[len(self.prefix):], validate=True)
         except (binascii.Error, ValueError):
-            raise StoreError(f"{self.path} is not a store key file") from None
+            raise StoreError(f"{self.path} is not a {self.what} file") from None
         if len(key) != KEY_BYTES:
             raise StoreError(f"{self.path} does not hold a {KEY_BYTES}-byte key")
         return key
@@ -115,10 +118,10 @@ class KeyFile:
     def _create(self) -> None:
         directory = self.path.parent
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        line = (KEY_FILE_PREFIX + base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii") + "\n").encode()
+        line = (self.prefix + base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii") + "\n").encode()
         # Written whole to a private temporary file, then linked into place: a reader never sees a
         # half-written key, and of two processes creating it at once, one key wins and both use it.
-        fd, temporary = tempfile.mkstemp(prefix=".store-key-", dir=directory)
+        fd, temporary = tempfile.mkstemp(prefix=".new-key-", dir=directory)
         try:
             os.chmod(temporary, 0o600)
             os.write(fd, line)

@@ -7,8 +7,14 @@ backend's acknowledgement and our commit only means the batch is sent again and 
 ``duplicate``. An event the backend refuses (``rejected``) is marked failed, kept and shown in the
 status; nothing is dropped silently. A failed attempt backs off exponentially with jitter.
 
-The uploader is a protocol: the composition root hands in one built on the backend clients, tests
-hand in fakes. This module knows only the store, agent.models and agent.errors.
+:meth:`Syncer.run` is the one delivery loop, in the foreground (``python -m agent sync``) or on a
+thread of the desk (:class:`SyncThread`, started by ``serve`` and the demo): every ``interval_s``, at
+once when woken (a new record), backing off while deliveries fail, purging personal data past the
+retention period once an hour. A locked store is waited out; any other store failure ends the loop by
+raising (a damaged store needs a person; on a thread it is kept as the last error for the status).
+
+The uploader is a port (:class:`agent.ports.Uploader`): the wiring hands in one built on the backend
+clients, tests hand in fakes. This module knows only the store, the ports, agent.models and agent.errors.
 """
 
 from __future__ import annotations
@@ -18,33 +24,17 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from agent.errors import BackendError, StoreLockedError
+from agent.errors import BackendError, StoreError, StoreLockedError
+from agent.ports import Uploader
 from sync.store import OutboxItem, Store
 
 log = logging.getLogger(__name__)
 DELIVERED = frozenset({"accepted", "duplicate"})
 REJECTED = "rejected"
 PURGE_EVERY_S = 3600.0
-
-
-class Receipt(Protocol):
-    @property
-    def status(self) -> str: ...  # accepted | duplicate | rejected
-
-    @property
-    def reason(self) -> str: ...
-
-
-class Uploader(Protocol):
-    """Sends events (JSON objects with an ``event_id``) to one backend; one receipt per event id.
-
-    Raises BackendUnavailableError / BackendResponseError / BackendRejectedError for the whole batch.
-    """
-
-    def upload(self, destination: str, events: Sequence[dict[str, Any]]) -> Mapping[str, Receipt]: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +72,9 @@ class Syncer:
         self.backoff_max_s = backoff_max_s
         self._rng = rng or random.Random()
         self._monotonic = monotonic
+        self.last_report: DrainReport | None = None
+        self.last_error = ""
+        self.last_contact_at = 0.0  # monotonic time of the last pass that reached a backend (or failed to)
 
     def drain(self, *, max_batches: int | None = None) -> DrainReport:
         """Send pending events batch by batch until none is left, a delivery fails or ``max_batches``.
@@ -91,7 +84,7 @@ class Syncer:
         delivered = duplicates = rejected = batches = 0
         error = ""
         while max_batches is None or batches < max_batches:
-            items = self.store.pending(self.batch_size)
+            items = self.store.outbox.pending(self.batch_size)
             if not items:
                 break
             batches += 1
@@ -105,7 +98,7 @@ class Syncer:
                     break
             if error:
                 break
-        remaining = self.store.outbox_status().pending
+        remaining = self.store.outbox.status().pending
         return DrainReport(delivered, duplicates, rejected, remaining, error)
 
     def _deliver(self, destination: str, group: Sequence[OutboxItem]) -> tuple[int, int, int, str]:
@@ -117,16 +110,16 @@ class Syncer:
         except BackendError as failure:
             message = f"{type(failure).__name__}: {failure.message}"
             log.info("sync: %d events to %s stay queued: %s", len(ids), destination, message)
-            self.store.note_attempt_failed(ids, message)
+            self.store.outbox.note_attempt_failed(ids, message)
             return 0, 0, 0, message
         sent = [i for i in ids if i in receipts and receipts[i].status in DELIVERED]
         refused = {i: receipts[i].reason or "rejected" for i in ids if i in receipts and receipts[i].status == REJECTED}
-        self.store.settle(delivered=sent, rejected=refused)
+        self.store.outbox.settle(delivered=sent, rejected=refused)
         unanswered = [i for i in ids if i not in sent and i not in refused]
         duplicates = sum(1 for i in sent if receipts[i].status == "duplicate")
         if unanswered:
             message = f"{destination}: no receipt for {len(unanswered)} events"
-            self.store.note_attempt_failed(unanswered, message)
+            self.store.outbox.note_attempt_failed(unanswered, message)
             return len(sent) - duplicates, duplicates, len(refused), message
         return len(sent) - duplicates, duplicates, len(refused), ""
 
@@ -136,15 +129,17 @@ class Syncer:
         return step / 2 + self._rng.uniform(0, step / 2)
 
     def run(self, *, interval_s: float, stop: threading.Event, retention_days: int | None = None,
-            on_report: Callable[[DrainReport], None] | None = None) -> None:
-        """Drain every ``interval_s`` until ``stop`` is set, backing off while deliveries fail.
-
-        A locked store is waited out; a damaged store (StoreCorruptError) or any other StoreError
-        ends the loop by raising: retrying cannot help and a person must look.
-        """
+            on_report: Callable[[DrainReport], None] | None = None, wake: threading.Event | None = None) -> None:
+        """Drain every ``interval_s`` (at once when ``wake`` is set) until ``stop`` is set, backing off
+        while deliveries fail. A locked store is waited out; any other StoreError ends the loop by
+        raising: retrying cannot repair a damaged file, and a person must look. Whoever sets ``stop``
+        while the loop waits on ``wake`` sets ``wake`` too."""
         failures = 0
         next_purge = 0.0
+        waiter = wake or stop
         while not stop.is_set():
+            if wake is not None:
+                wake.clear()
             try:
                 if retention_days and self._monotonic() >= next_purge:
                     self.store.purge(retention_days=retention_days)
@@ -152,10 +147,52 @@ class Syncer:
                 report = self.drain()
             except StoreLockedError as locked:
                 report = DrainReport(error=f"store: {locked.message}")
+            except StoreError as broken:
+                self.last_error = f"store: {broken.message}"
+                raise
+            self.last_report = report
+            self.last_error = report.error
+            if report.error or report.delivered or report.duplicates or report.rejected:
+                self.last_contact_at = self._monotonic()
             if on_report is not None:
                 on_report(report)
             failures = failures + 1 if report.error else 0
-            stop.wait(self.backoff_delay(failures) if failures else interval_s)
+            waiter.wait(self.backoff_delay(failures) if failures else interval_s)
+
+
+class SyncThread:
+    """:meth:`Syncer.run` on a thread of the desk: ``wake()`` after a new record, ``stop()`` at the end."""
+
+    def __init__(self, syncer: Syncer, *, interval_s: float, retention_days: int) -> None:
+        self.syncer = syncer
+        self.interval_s = interval_s
+        self.retention_days = retention_days
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="desk-sync", daemon=True)
+            self._thread.start()
+
+    def wake(self, *_: object) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        try:
+            self.syncer.run(interval_s=self.interval_s, stop=self._stop, retention_days=self.retention_days,
+                            wake=self._wake)
+        except StoreError as broken:
+            log.error("sync stopped: %s", broken.message)  # the status shows it (Syncer.last_error)
 
 
 def _by_destination(items: Sequence[OutboxItem]) -> dict[str, list[OutboxItem]]:

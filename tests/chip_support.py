@@ -20,8 +20,8 @@ from agent.icao.keys import CanKey, MrzKey
 from agent.icao.read_sequence import ChipReading, FileProgress, read_document
 from agent.icao.transport import build_send
 from agent.icao.trust import TrustStore
-from agent.simulated_reader import simulator_trust_dir
 from agent.trust_files import load_trust_directory
+from agent.wiring.simulated import simulator_trust_dir
 from simulators.card.card import SimulatedCard
 from simulators.card.personalise import build_card_image
 from simulators.card.profiles import PROFILES, AccessData, get_profile, profile_access, profile_person
@@ -83,9 +83,12 @@ def mrz_of(profile: str) -> MrzKey:
 
 
 def config_file(directory: Path, trust_dir: Path) -> Path:
-    """A settings file for ``python -m agent --config``: the trust store in ``trust_dir``, quiet logs."""
+    """A settings file for ``python -m agent --config``: the trust store in ``trust_dir``, the receipt key
+    in ``directory``, quiet logs."""
     path = directory / "agent.toml"
-    path.write_text(f'[trust]\ncsca_dir = "{trust_dir.as_posix()}"\n\n[log]\nlevel = "WARNING"\n', encoding="utf-8")
+    path.write_text(f'[trust]\ncsca_dir = "{trust_dir.as_posix()}"\n\n[receipts]\n'
+                    f'key_file = "{(directory / "receipt.key").as_posix()}"\n\n[log]\nlevel = "WARNING"\n',
+                    encoding="utf-8")
     return path
 
 

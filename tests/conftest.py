@@ -1,8 +1,11 @@
-"""Suite-wide test settings: a bounded Hypothesis profile so the suite stays fast on 2 cores."""
+"""Suite-wide test settings: a bounded Hypothesis profile so the suite stays fast on 2 cores, and per-user
+data and configuration directories of the suite's own, so that no test (nor a command it starts) ever
+writes a store, a key or a receipt key into the home directory of whoever runs it."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 
 from hypothesis import HealthCheck, settings
 
@@ -11,6 +14,10 @@ settings.register_profile(
 )
 settings.register_profile("thorough", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+_HOME = tempfile.mkdtemp(prefix="cccd-agent-tests-")
+os.environ["XDG_DATA_HOME"] = os.path.join(_HOME, "data")  # platformdirs' user data and config directories
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_HOME, "config")
 
 # Real PC/SC fixtures (pcscd + the vpcd virtual reader): pcsc_env, vpcd_slot.
 pytest_plugins = ["tests.pcsc_env"]

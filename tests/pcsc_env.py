@@ -1,5 +1,6 @@
 """Real PC/SC for tests: pcscd with the vsmartcard vpcd virtual reader driver (see
-shared/reference/PLATFORM.md). A pytest plugin: load it with ``pytest_plugins = ["tests.pcsc_env"]``.
+docs/reference/platform.md "pcscd" and "The vpcd virtual reader"). A pytest plugin: load it with
+``pytest_plugins = ["tests.pcsc_env"]``.
 
 Fixtures:
 - ``pcsc_env`` (session): a :class:`PcscEnvironment`. Reuses a running pcscd, or starts ``pcscd -f``

@@ -1,4 +1,4 @@
-"""The project's rules as tests: import-linter contracts (DESIGN.md), ruff, mypy (strict for
+"""The project's rules as tests: import-linter contracts (docs/architecture.md "Layers"), ruff, mypy (strict for
 agent.icao and sync), and "importing a package has no side effects"."""
 
 from __future__ import annotations

@@ -9,10 +9,11 @@ import logging
 
 import pytest
 
-from agent.chip import ChipReadResult, CountingTransport, identity_from_document, read_chip
+from agent.chip import CountingTransport, identity_from_document, read_chip
 from agent.errors import AuthenticationFailedError, DocumentError
 from agent.icao.apdu import ResponseApdu
 from agent.icao.lds.document import ChipDocument
+from agent.ports import ChipRead
 from agent.settings import Settings, load_settings
 from simulators.card.transport import InProcessTransport
 from tests.chip_support import READ_AT, access_of, leaked, make_card, mrz_of, simulator_trust
@@ -25,7 +26,7 @@ def settings() -> Settings:
     return load_settings(None, environ={})
 
 
-def chip_read(profile: str, settings: Settings, *, card: object = None, **keys: object) -> tuple[ChipReadResult,
+def chip_read(profile: str, settings: Settings, *, card: object = None, **keys: object) -> tuple[ChipRead,
                                                                                                  InProcessTransport]:
     card = card if card is not None else make_card(profile)
     transport = InProcessTransport(card)  # type: ignore[arg-type]
@@ -51,22 +52,22 @@ def test_identity_comes_from_dg13_with_its_diacritics(settings: Settings) -> Non
     assert identity.full_name == access.full_name == "Võ Văn Đức Phúc"
     assert identity.sex == "Nam"
     assert identity.date_of_birth is not None and identity.date_of_birth.isoformat() == "1989-12-16"
-    assert result.access_method == "pace-can"
-    assert (result.passive, result.chip) == ("ok", "ok")
+    assert result.evidence.access_method == "pace-can"
+    assert (result.evidence.passive, result.evidence.chip) == ("ok", "ok")
 
 
 def test_an_id_number_gives_the_can_and_a_bare_mrz_opens_with_pace_mrz(settings: Settings) -> None:
     by_can, _ = chip_read("normal", settings, can=access_of("normal").can)
     by_mrz, _ = chip_read("normal", settings, mrz=mrz_of("normal"))
-    assert by_can.access_method == "pace-can"
-    assert by_mrz.access_method == "pace-mrz"
+    assert by_can.evidence.access_method == "pace-can"
+    assert by_mrz.evidence.access_method == "pace-mrz"
     assert by_can.identity == by_mrz.identity
 
 
 def test_the_statistics_count_what_crossed_the_link(settings: Settings) -> None:
     card = make_card("normal")
     result, transport = chip_read("normal", settings, card=card)
-    stats = result.stats
+    stats = result.stats.to_json()
     assert stats["apdus"] == transport.apdu_count == card.apdu_count
     assert stats["bytes_sent"] == transport.bytes_sent
     assert stats["bytes_received"] == transport.bytes_received
@@ -80,16 +81,17 @@ def test_the_link_estimate_is_the_share_of_this_read(settings: Settings) -> None
     first, _ = chip_read("normal", settings, card=card)
     second, _ = chip_read("normal", settings, card=card)
     total = card.link_estimate_ms
-    assert first.stats["link_estimate_ms"] + second.stats["link_estimate_ms"] == pytest.approx(total, abs=0.2)
-    assert second.stats["link_estimate_ms"] == pytest.approx(first.stats["link_estimate_ms"], rel=0.05)
+    first_ms, second_ms = first.stats.to_json()["link_estimate_ms"], second.stats.to_json()["link_estimate_ms"]
+    assert first_ms + second_ms == pytest.approx(total, abs=0.2)
+    assert second_ms == pytest.approx(first_ms, rel=0.05)
 
 
 def test_a_short_only_card_needs_more_apdus_and_link_time(settings: Settings) -> None:
     extended, _ = chip_read("normal", settings)
     short, _ = chip_read("no-extended-length", settings)
     assert short.identity == extended.identity
-    assert short.stats["apdus"] > 2 * extended.stats["apdus"]
-    assert short.stats["link_estimate_ms"] > extended.stats["link_estimate_ms"]
+    assert short.stats.to_json()["apdus"] > 2 * extended.stats.to_json()["apdus"]
+    assert short.stats.to_json()["link_estimate_ms"] > extended.stats.to_json()["link_estimate_ms"]
 
 
 def test_no_link_estimate_without_a_source(settings: Settings) -> None:
@@ -98,7 +100,7 @@ def test_no_link_estimate_without_a_source(settings: Settings) -> None:
         transport, settings=settings, trust_store=simulator_trust(), transaction_id=TRANSACTION,
         id_number=access_of("normal").id_number,
     )  # fmt: skip
-    assert result.stats["link_estimate_ms"] is None
+    assert result.stats.to_json()["link_estimate_ms"] is None
 
 
 @pytest.mark.parametrize(("profile", "mime_type", "magic"), [("normal", "image/jpeg", b"\xff\xd8\xff"),
@@ -112,7 +114,7 @@ def test_the_face_is_displayable(settings: Settings, profile: str, mime_type: st
 
 def test_the_authenticity_summary_of_a_genuine_card(settings: Settings) -> None:
     result, _ = chip_read("normal", settings)
-    authenticity = result.authenticity
+    authenticity = result.evidence.to_json()
     assert authenticity["reasons"] == []
     assert authenticity["passive_checks"] == {
         name: "ok" for name in ("sod_signature", "message_digest", "certificate_chain", "signer_validity",
@@ -134,9 +136,10 @@ def test_the_authenticity_summary_of_a_genuine_card(settings: Settings) -> None:
 )
 def test_the_reasons_say_what_failed(settings: Settings, profile: str, passive: str, chip: str, reason: str) -> None:
     result, _ = chip_read(profile, settings)
-    assert (result.passive, result.chip) == (passive, chip)
-    assert any(line.startswith(reason) for line in result.authenticity["reasons"]), result.authenticity["reasons"]
-    assert leaked(result.authenticity["reasons"], profile) == []
+    assert (result.evidence.passive, result.evidence.chip) == (passive, chip)
+    reasons = result.evidence.to_json()["reasons"]
+    assert any(line.startswith(reason) for line in reasons), reasons
+    assert leaked(reasons, profile) == []
 
 
 def test_the_json_carries_no_raw_bytes(settings: Settings) -> None:

@@ -68,7 +68,7 @@ def test_human_output_of_a_failed_check_gives_its_reason_and_exit_1(
     assert "Xác thực dữ liệu / Passive authentication: KHÔNG ĐẠT / failed" in out
     assert "  - passive: dg13_hash: DG13 does not match its hash in the SOD" in out
     assert f"Biên nhận đã lưu / Receipt saved: {receipt}" in out
-    assert json.loads(receipt.read_text(encoding="utf-8"))["outcome"]["passive"] == "failed"
+    assert json.loads(receipt.read_text(encoding="utf-8"))["chip"]["outcome"]["passive"] == "failed"
 
 
 def test_an_unknown_trust_anchor_is_not_a_failure(config: str, capsys: pytest.CaptureFixture[str]) -> None:

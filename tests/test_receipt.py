@@ -1,7 +1,9 @@
-"""Verification receipts (agent.receipt) and ``python -m agent verify-receipt``: a receipt re-verifies
+"""Verification receipts (agent.receipt) and ``python -m agent verify-receipt``: a chip receipt re-verifies
 offline as recorded, and every kind of change is named exactly: a data group byte (dgN_hash), the Active
 Authentication signature, the transaction it was bound to, a trust store without the CSCA
-(certificate_chain ok -> unknown), and a damaged file (DocumentError and its exit code)."""
+(certificate_chain ok -> unknown), and a damaged file (DocumentError and its exit code); the signed
+envelope says whether its signature, its chip evidence or both changed, and older unsigned receipts
+are still verified."""
 
 from __future__ import annotations
 
@@ -19,7 +21,17 @@ from agent.chip import read_chip
 from agent.cli import main
 from agent.errors import DocumentError
 from agent.icao.trust import TrustStore
-from agent.receipt import RECEIPT_FORMAT, load_receipt, verify_receipt, write_receipt
+from agent.receipt import (
+    CHIP_RECEIPT_FORMAT,
+    RECEIPT_FORMAT,
+    ReceiptKey,
+    SignatureStatus,
+    build_receipt,
+    load_receipt,
+    verify_chip_receipt,
+    verify_receipt,
+    write_receipt,
+)
 from agent.settings import load_settings
 from simulators.card.transport import InProcessTransport
 from tests.chip_support import READ_AT, access_of, config_file, make_card, simulator_trust, write_simulator_trust
@@ -72,8 +84,8 @@ def test_a_receipt_verifies_as_recorded(receipt: dict[str, Any], tmp_path: Path)
     path = tmp_path / "receipt.json"
     write_receipt(receipt, path)
     loaded = load_receipt(path)
-    assert loaded == receipt and loaded["format"] == RECEIPT_FORMAT
-    verification = verify_receipt(loaded, simulator_trust())
+    assert loaded == receipt and loaded["format"] == CHIP_RECEIPT_FORMAT
+    verification = verify_chip_receipt(loaded, simulator_trust())
     assert verification.consistent, verification.to_json()
     assert (verification.passive, verification.chip) == ("ok", "ok")
     names = [check.name for check in verification.comparisons]
@@ -85,7 +97,7 @@ def test_a_receipt_verifies_as_recorded(receipt: dict[str, Any], tmp_path: Path)
 
 @pytest.mark.parametrize("group", [1, 2, 13, 14])
 def test_a_changed_data_group_byte_is_named(receipt: dict[str, Any], group: int) -> None:
-    verification = verify_receipt(flip_last_byte(receipt, f"DG{group}"), simulator_trust())
+    verification = verify_chip_receipt(flip_last_byte(receipt, f"DG{group}"), simulator_trust())
     assert [check.name for check in verification.changed] == [f"dg{group}_hash"]
     assert verification.changed[0].recorded == "ok" and verification.changed[0].now == "failed"
     assert verification.passive == "failed"
@@ -96,7 +108,7 @@ def test_a_changed_active_authentication_signature_is_named(receipt: dict[str, A
     signature = bytearray.fromhex(changed["active_authentication"]["signature"])
     signature[len(signature) // 2] ^= 0x80
     changed["active_authentication"]["signature"] = signature.hex()
-    verification = verify_receipt(changed, simulator_trust())
+    verification = verify_chip_receipt(changed, simulator_trust())
     assert [check.name for check in verification.changed] == ["active_authentication"]
     assert verification.changed[0].now == "failed"
 
@@ -104,12 +116,12 @@ def test_a_changed_active_authentication_signature_is_named(receipt: dict[str, A
 def test_a_receipt_moved_to_another_transaction_is_named(receipt: dict[str, Any]) -> None:
     changed = copy_of(receipt)
     changed["transaction_id"] = "check-in-43"
-    verification = verify_receipt(changed, simulator_trust())
+    verification = verify_chip_receipt(changed, simulator_trust())
     assert [check.name for check in verification.changed] == ["active_authentication_binding"]
 
 
 def test_without_the_csca_the_chain_becomes_unknown(receipt: dict[str, Any]) -> None:
-    verification = verify_receipt(copy_of(receipt), TrustStore())
+    verification = verify_chip_receipt(copy_of(receipt), TrustStore())
     changed = {check.name: check for check in verification.changed}
     assert "certificate_chain" in changed
     assert (changed["certificate_chain"].recorded, changed["certificate_chain"].now) == ("ok", "unknown")
@@ -123,8 +135,8 @@ def test_without_the_csca_the_chain_becomes_unknown(receipt: dict[str, Any]) -> 
     [
         ('{"format": "cccd-agent-receipt/1", "files": {', "cannot read the receipt"),
         ("\xff\xfe not utf-8", "cannot read the receipt"),
-        ('{"format": "something-else"}', "not a cccd-agent-receipt/1 receipt"),
-        ("[1, 2, 3]", "not a cccd-agent-receipt/1 receipt"),
+        ('{"format": "something-else"}', "not a cccd-agent receipt"),
+        ("[1, 2, 3]", "not a cccd-agent receipt"),
     ],
 )
 def test_a_damaged_file_is_a_document_error(tmp_path: Path, content: str, message: str) -> None:
@@ -152,7 +164,7 @@ def test_an_incomplete_receipt_is_a_document_error(receipt: dict[str, Any], dama
     else:
         del changed["outcome"]
     with pytest.raises(DocumentError, match="incomplete or damaged"):
-        verify_receipt(changed, simulator_trust())
+        verify_chip_receipt(changed, simulator_trust())
 
 
 # --- the command line, as a notary's office would run it ----------------------------------------
@@ -223,3 +235,128 @@ def test_verify_receipt_human_error_and_a_changed_signature_in_process(
     write_receipt(changed, path)
     assert main(["verify-receipt", str(path), "--json", "--config", config]) == 1
     assert json.loads(capsys.readouterr().out)["changed"] == ["active_authentication"]
+
+
+# --- the signed envelope -----------------------------------------------------------------------------
+
+SITE_KEY = ReceiptKey(bytes(range(32)))
+OTHER_KEY = ReceiptKey(bytes(range(1, 33)))
+
+
+def envelope(chip: dict[str, Any], key: ReceiptKey = SITE_KEY, **result: Any) -> dict[str, Any]:
+    signed = build_receipt(site_id="vp-cong-chung-1", issued_at=READ_AT, key=key, chip=chip)
+    if result:  # a desk result in the envelope: only its JSON matters to the signature
+        signed = _resign({k: v for k, v in signed.items() if k != "signature"} | {"result": result}, key)
+    return copy_of(signed)
+
+
+def _resign(body: dict[str, Any], key: ReceiptKey) -> dict[str, Any]:
+    from agent.receipt import SIGNATURE_ALGORITHM, _canonical
+
+    return {**body, "signature": {"algorithm": SIGNATURE_ALGORITHM, "key_id": key.key_id,
+                                  "value": base64.b64encode(key.sign(_canonical(body))).decode()}}
+
+
+def test_an_envelope_verifies_as_issued(receipt: dict[str, Any]) -> None:
+    signed = envelope(receipt, verdict="verified", operator="cong-chung-vien-2")
+    assert signed["format"] == RECEIPT_FORMAT and signed["signature"]["key_id"] == SITE_KEY.key_id
+    verification = verify_receipt(signed, simulator_trust(), [SITE_KEY.public])
+    assert verification.consistent and verification.changed_parts == ()
+    assert verification.signature.status is SignatureStatus.OK
+    assert verification.chip is not None and verification.chip.consistent
+    assert verification.to_json()["verdict"] == "verified"
+
+
+def test_an_edited_verdict_breaks_the_signature_only(receipt: dict[str, Any]) -> None:
+    signed = envelope(receipt, verdict="rejected")
+    signed["result"]["verdict"] = "verified"
+    verification = verify_receipt(signed, simulator_trust(), [SITE_KEY.public])
+    assert verification.changed_parts == ("signature",)
+    assert verification.chip is not None and verification.chip.consistent  # the chip part still re-verifies
+    assert "changed after it was signed" in verification.signature.reason
+
+
+@pytest.mark.parametrize("field", ["issued_at", "site_id"])
+def test_an_edited_time_or_site_breaks_the_signature(receipt: dict[str, Any], field: str) -> None:
+    signed = envelope(receipt)
+    signed[field] = "2020-01-01T00:00:00+00:00"
+    assert verify_receipt(signed, simulator_trust(), [SITE_KEY.public]).changed_parts == ("signature",)
+
+
+def test_an_edited_chip_file_breaks_both(receipt: dict[str, Any]) -> None:
+    signed = envelope(receipt)
+    signed["chip"] = flip_last_byte(signed["chip"], "DG13")
+    verification = verify_receipt(signed, simulator_trust(), [SITE_KEY.public])
+    assert verification.changed_parts == ("signature", "chip evidence")
+    assert [c.name for c in verification.chip.changed] == ["dg13_hash"]
+
+
+def test_a_receipt_re_signed_by_another_key_is_not_the_sites(receipt: dict[str, Any]) -> None:
+    forged = envelope(receipt, key=OTHER_KEY)
+    verification = verify_receipt(forged, simulator_trust(), [SITE_KEY.public])
+    assert verification.signature.status is SignatureStatus.FAILED
+    assert OTHER_KEY.key_id in verification.signature.reason and SITE_KEY.key_id in verification.signature.reason
+    assert verify_receipt(forged, simulator_trust(), [OTHER_KEY.public]).consistent
+
+
+def test_without_a_key_the_signature_is_unknown_not_changed(receipt: dict[str, Any]) -> None:
+    verification = verify_receipt(envelope(receipt), simulator_trust())
+    assert verification.signature.status is SignatureStatus.UNKNOWN and verification.consistent
+
+
+@pytest.mark.parametrize("signature", [None, {"algorithm": "RSA"}, {"algorithm": "Ed25519", "value": "%%"}])
+def test_a_missing_or_unreadable_signature_is_a_change(receipt: dict[str, Any], signature: Any) -> None:
+    signed = envelope(receipt)
+    if signature is None:
+        del signed["signature"]
+    else:
+        signed["signature"] = {**signed["signature"], **signature}
+    assert verify_receipt(signed, simulator_trust(), [SITE_KEY.public]).changed_parts == ("signature",)
+
+
+def test_the_desks_first_download_format_is_still_verified(receipt: dict[str, Any]) -> None:
+    import hashlib
+
+    from agent.receipt import _canonical
+
+    older = {"receipt_version": 1, "site_id": "bv-test", "result": {"verdict": "verified"}, "chip_receipt": receipt}
+    older["digest_sha256"] = hashlib.sha256(_canonical(older)).hexdigest()
+    verification = verify_receipt(copy_of(older), simulator_trust())
+    assert verification.format == "desk-v1" and verification.consistent
+    assert verification.signature.status is SignatureStatus.ABSENT
+    older["result"]["verdict"] = "rejected"
+    assert verify_receipt(copy_of(older), simulator_trust()).changed_parts == ("signature",)
+
+
+def test_read_writes_a_signed_receipt_that_verify_receipt_checks(tmp_path: Path, trust_dir: Path) -> None:
+    config = config_file(tmp_path, trust_dir)
+    path = tmp_path / "receipt.json"
+    assert run_cli("read", "--simulate", "normal", "--json", "--receipt", path, "--config", config).returncode == 0
+    signed = json.loads(path.read_text(encoding="utf-8"))
+    assert signed["format"] == RECEIPT_FORMAT and signed["chip"]["format"] == CHIP_RECEIPT_FORMAT
+    report = run_cli("verify-receipt", path, "--json", "--config", config)
+    assert report.returncode == 0 and json.loads(report.stdout)["signature"]["status"] == "ok"
+
+    signed["site_id"] = "somewhere-else"
+    write_receipt(signed, path)
+    changed = run_cli("verify-receipt", path, "--config", config)
+    assert changed.returncode == 1 and "Changed: signature" in changed.stdout
+
+    # An auditor elsewhere: no receipt key of their own, the site's public key given.
+    exported = tmp_path / "site.pem"
+    assert run_cli("receipt-key", "--out", exported, "--config", config).returncode == 0
+    elsewhere = tmp_path / "auditor"
+    elsewhere.mkdir()
+    auditor = config_file(elsewhere, trust_dir)
+    write_receipt(json.loads(path.read_text(encoding="utf-8")) | {"site_id": read_site(tmp_path, config)}, path)
+    unknown = run_cli("verify-receipt", path, "--json", "--config", auditor)
+    assert unknown.returncode == 0 and json.loads(unknown.stdout)["signature"]["status"] == "unknown"
+    given = run_cli("verify-receipt", path, "--json", "--public-key", exported, "--config", auditor)
+    assert given.returncode == 0 and json.loads(given.stdout)["signature"]["status"] == "ok"
+    printed = run_cli("receipt-key", "--config", config)
+    assert printed.stdout == exported.read_text(encoding="ascii") and "key id:" in printed.stderr
+
+
+def read_site(tmp_path: Path, config: Path) -> str:
+    """The site id a receipt written with ``config`` carries (the default settings' one)."""
+    return load_settings(config, environ={}).site.site_id

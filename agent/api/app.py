@@ -33,10 +33,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent import messages
 from agent.api.security import GuardMiddleware, error_body, token_from_headers, token_matches
+from agent.api.views import event_view, reader_view, result_view, summary_view
 from agent.errors import AgentError, InvalidInputError, StoreError
-from agent.service.desk import MAX_HISTORY_PAGE, DeskService
+from agent.service.desk import DeskService
+from agent.service.history import MAX_HISTORY_PAGE
 from agent.service.hub import CLOSED
-from agent.service.views import reader_view, result_view, summary_view
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 KEEPALIVE_S = 15.0
@@ -147,7 +148,7 @@ def create_api(
     def get_status() -> dict[str, Any]:
         data = dict(status() if status else {})
         data.setdefault("reader_state", reader_view(service.reader_state))
-        data.setdefault("site_profile", service.profile)
+        data.setdefault("site_profile", str(service.profile))
         return data
 
     @app.get("/api/sync/status", dependencies=guarded, summary="records waiting for the backend")
@@ -156,7 +157,7 @@ def create_api(
 
     @app.get("/api/config", dependencies=guarded, summary="the desk's profile and banners")
     def get_config() -> dict[str, Any]:
-        return {"site_profile": service.profile, "operator": service.audit.operator, **(page_config or {})}
+        return {"site_profile": str(service.profile), "operator": service.audit.operator, **(page_config or {})}
 
     @app.get("/api/messages", dependencies=guarded, summary="operator texts in Vietnamese and English")
     def get_messages() -> dict[str, Any]:
@@ -184,15 +185,16 @@ def create_api(
                 yield _sse("reader", reader_view(service.reader_state))
                 while True:
                     try:
-                        event = await subscription.get(KEEPALIVE_S)
+                        message = await subscription.get(KEEPALIVE_S)
                     except TimeoutError:
                         if await request.is_disconnected():
                             return
                         yield b": keep-alive\n\n"
                         continue
-                    if event is CLOSED:
+                    if message is CLOSED:
                         return
-                    yield _sse(event["event"], event["data"], event_id=event["id"])
+                    kind, data = event_view(message.event)
+                    yield _sse(kind, data, event_id=message.id)
             finally:
                 subscription.close()
 

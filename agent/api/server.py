@@ -1,4 +1,4 @@
-"""Serving the local API with uvicorn on a loopback address only (DESIGN.md "Privacy and security").
+"""Serving the local API with uvicorn on a loopback address only (docs/architecture.md "Privacy").
 
 The listening socket is made here, not by uvicorn: the host must be a loopback name or address, every
 address it resolves to must be loopback, and the bound socket is checked again before uvicorn gets

@@ -1,5 +1,5 @@
 """Client of the health-insurance (BHYT) portal: the card of a 12-digit ID number, and check-in
-events (FIELD.md "Hospital and clinic reception").
+events (docs/reference/field.md "Hospital and clinic reception").
 
 The answer becomes an :class:`agent.models.BackendCheck` of kind ``insurance`` with status valid /
 expired / suspended / not_found and, when there is a card, its number, validity, benefit level and
@@ -17,10 +17,9 @@ from agent.checks import validate as v
 from agent.checks.events import EventReceipt, send_batch
 from agent.checks.http import BackendHttp
 from agent.errors import BackendResponseError
-from agent.models import BackendCheck
+from agent.models import BackendCheck, CheckKind, CheckStatus
 
-KIND_INSURANCE = "insurance"
-INSURANCE_STATUSES = frozenset({"valid", "expired", "suspended", "not_found"})
+INSURANCE_STATUSES = frozenset({CheckStatus.VALID, CheckStatus.EXPIRED, CheckStatus.SUSPENDED, CheckStatus.NOT_FOUND})
 CARD_NUMBER = re.compile(r"^[A-Z]{2}[1-5]\d{12}$")  # group(2) + benefit level + province(2) + BHXH no.(10)
 FACILITY_CODE = re.compile(r"^\d{5}$")
 WHAT_LOOKUP = "insurance card lookup"
@@ -44,9 +43,9 @@ class InsuranceClient:
 def parse_card(data: dict[str, Any], id_number: str, *, checked_at: datetime) -> BackendCheck:
     what = WHAT_LOOKUP
     v.same_id(data, id_number, what)
-    status = v.choice(data, "status", what, INSURANCE_STATUSES)
-    if status == "not_found":
-        return BackendCheck(KIND_INSURANCE, status, {}, checked_at=checked_at)
+    status = CheckStatus(v.choice(data, "status", what, INSURANCE_STATUSES))
+    if status is CheckStatus.NOT_FOUND:
+        return BackendCheck(CheckKind.INSURANCE, status, {}, checked_at=checked_at)
     valid_from = v.day(data, "valid_from", what)
     valid_to = v.day(data, "valid_to", what)
     if valid_to < valid_from:
@@ -62,4 +61,4 @@ def parse_card(data: dict[str, Any], id_number: str, *, checked_at: datetime) ->
     }
     if "benefit_rate" in data:
         details["benefit_rate"] = v.integer(data, "benefit_rate", what, low=0, high=100)
-    return BackendCheck(KIND_INSURANCE, status, details, checked_at=checked_at)
+    return BackendCheck(CheckKind.INSURANCE, status, details, checked_at=checked_at)

@@ -1,6 +1,7 @@
 """Client of the licensing service: driving-test / exam sessions and their rosters (a whole roster is
 downloaded for offline use; one candidate can be looked up by ID number), candidate check-ins and
-notary identity-verification records (FIELD.md "Driving-test centres", "Notary offices").
+notary identity-verification records (docs/reference/field.md "Driving-test centres and exam rooms",
+"Notary offices").
 
 A candidate lookup becomes an :class:`agent.models.BackendCheck` of kind ``roster`` with status
 on_roster / not_on_roster. Everything the service answers is validated first.
@@ -8,64 +9,19 @@ on_roster / not_on_roster. Everything the service answers is validated first.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from agent.checks import validate as v
 from agent.checks.events import EventReceipt, send_batch
 from agent.checks.http import BackendHttp
 from agent.errors import BackendRejectedError, BackendResponseError
-from agent.models import BackendCheck
+from agent.models import BackendCheck, CheckKind, CheckStatus, ExamSessionInfo, Roster, RosterEntry
 
-KIND_ROSTER = "roster"
-ROSTER_STATUSES = frozenset({"on_roster", "not_on_roster"})
+ROSTER_STATUSES = frozenset({CheckStatus.ON_ROSTER, CheckStatus.NOT_ON_ROSTER})
 SESSION_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-
-
-@dataclasses.dataclass(frozen=True)
-class ExamSessionInfo:
-    session_id: str
-    centre: str
-    exam_date: date
-    licence_class: str
-    candidate_count: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "session_id": self.session_id,
-            "centre": self.centre,
-            "exam_date": self.exam_date.isoformat(),
-            "licence_class": self.licence_class,
-            "candidate_count": self.candidate_count,
-        }
-
-
-@dataclasses.dataclass(frozen=True)
-class RosterEntry:
-    candidate_no: str
-    id_number: str = dataclasses.field(repr=False)
-    full_name: str = dataclasses.field(repr=False)
-    date_of_birth: date = dataclasses.field(repr=False)
-    licence_class: str = ""
-
-    def details(self, session_id: str) -> dict[str, Any]:
-        """What a roster check shows at the desk (the same shape online and from the stored roster)."""
-        return {
-            "session_id": session_id,
-            "candidate_no": self.candidate_no,
-            "full_name": self.full_name,
-            "date_of_birth": self.date_of_birth.isoformat(),
-            "licence_class": self.licence_class,
-        }
-
-
-@dataclasses.dataclass(frozen=True)
-class Roster:
-    session: ExamSessionInfo
-    candidates: tuple[RosterEntry, ...] = dataclasses.field(repr=False)
 
 
 class LicensingClient:
@@ -110,9 +66,9 @@ class LicensingClient:
         data = self.http.post(f"/v1/sessions/{_checked(session_id)}/candidates/search", {"id_number": id_number},
                               what=what, idempotent=True)
         v.same_id(data, id_number, what)
-        status = v.choice(data, "status", what, ROSTER_STATUSES)
+        status = CheckStatus(v.choice(data, "status", what, ROSTER_STATUSES))
         details: dict[str, Any] = {"session_id": session_id}
-        if status == "on_roster":
+        if status is CheckStatus.ON_ROSTER:
             details = RosterEntry(
                 candidate_no=v.text(data, "candidate_no", what),
                 id_number=id_number,
@@ -120,7 +76,7 @@ class LicensingClient:
                 date_of_birth=v.day(data, "date_of_birth", what),
                 licence_class=v.text(data, "licence_class", what, allow_empty=True),
             ).details(session_id)
-        return BackendCheck(KIND_ROSTER, status, details, checked_at=self._now())
+        return BackendCheck(CheckKind.ROSTER, status, details, checked_at=self._now())
 
     def send_events(self, events: Sequence[dict[str, Any]]) -> dict[str, EventReceipt]:
         """Upload candidate check-ins and notary records (each with its own ``event_id``)."""

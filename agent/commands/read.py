@@ -12,10 +12,14 @@ import json
 import sys
 import tempfile
 import uuid
+from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from agent.errors import AgentError, ConfigError
+from agent.icao.lds_registry import DG2
+from agent.ports import ChipKeys
 from agent.privacy import mask_id
 from agent.settings import Settings
 
@@ -37,39 +41,38 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=run)
 
 
-def parse_keys(args: argparse.Namespace) -> dict[str, Any]:
+def parse_keys(args: argparse.Namespace) -> ChipKeys | None:
     from agent.icao.keys import MrzKey
 
     if args.id_number is not None:
         digits = args.id_number.strip()
         if len(digits) != 12 or not digits.isdigit():
             raise ConfigError("must be 12 digits", source="--id")
-        return {"id_number": digits}
+        return ChipKeys(id_number=digits)
     if args.can is not None:
         can = args.can.strip()
         if len(can) != 6 or not can.isdigit():
             raise ConfigError("must be 6 digits", source="--can")
-        return {"can": can}
+        return ChipKeys(can=can)
     if args.mrz is not None:
         parts = [part.strip() for part in args.mrz.split(",")]
         if len(parts) != 3:
             raise ConfigError("expected DOCNO,YYMMDD,YYMMDD", source="--mrz")
-        return {"mrz": MrzKey(parts[0], parts[1], parts[2])}
-    return {}
+        return ChipKeys(mrz=MrzKey(parts[0], parts[1], parts[2]))
+    return None
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from agent.chip import read_chip
-    from agent.simulated_reader import open_simulated_reader, simulator_trust_dir
+    from agent.chip import ConfiguredChipReader
     from agent.trust_files import load_trust_directory
+    from agent.wiring.simulated import open_simulated_reader, simulator_trust_dir
 
     keys = parse_keys(args)
     trust, _report = load_trust_directory(settings.trust_dir())
     transaction_id = str(uuid.uuid4())
     progress = None if args.json else _ProgressBar()
     if args.simulate:
-        if not keys:
-            keys = _simulated_keys(args.simulate)
+        keys = keys or _simulated_keys(args.simulate)
         with tempfile.TemporaryDirectory() as directory:
             simulator_trust_dir(directory)
             extra, _ = load_trust_directory(Path(directory))
@@ -77,48 +80,50 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 trust.add_certificate(entry.certificate, source="simulator test CSCA")
             for listed_crl in extra.crls:
                 trust.add_crl(listed_crl.crl, source="simulator test CRL")
+        reader = ConfiguredChipReader(settings, trust)
         with open_simulated_reader(args.simulate) as simulated:
             if simulated.banner and not args.json:
                 print(simulated.banner, file=sys.stderr)
-            result = read_chip(
-                simulated.transport, settings=settings, trust_store=trust, transaction_id=transaction_id,
-                progress=progress, link_estimate=simulated.link_estimate_ms, **keys,
-            )  # fmt: skip
+            result = reader.read(simulated.connection, keys, transaction_id=transaction_id, progress=progress)
             reader_name, mode = simulated.reader_name, simulated.mode
     else:
         from agent.nfc.pcsc import PcscSystem
 
-        if not keys:
+        if keys is None:
             raise ConfigError("give the card's key: --id 12DIGITS, --can 6DIGITS or --mrz DOCNO,YYMMDD,YYMMDD")
-        system = PcscSystem()
-        transport = system.connect(args.reader, exclusive=settings.reader.exclusive)
+        transport = PcscSystem().connect(args.reader, exclusive=settings.reader.exclusive)
         reader_name, mode = transport.reader, "pcsc"
         try:
-            result = read_chip(
-                transport, settings=settings, trust_store=trust, transaction_id=transaction_id,
-                progress=progress, **keys,
-            )  # fmt: skip
+            result = ConfiguredChipReader(settings, trust).read(transport, keys, transaction_id=transaction_id,
+                                                                 progress=progress)
         finally:
             transport.close()
     if progress is not None:
         progress.finish()
     if args.receipt is not None:
-        from agent.receipt import write_receipt
-
-        try:
-            write_receipt(result.receipt, args.receipt)
-        except OSError as exc:
-            raise ConfigError(f"cannot write the receipt: {exc.strerror}", source=str(args.receipt)) from exc
+        _save_receipt(settings, result.receipt, args.receipt)
     payload = result.to_json() | {"reader": reader_name, "transport": mode, "transaction_id": transaction_id}
     if args.json:
         print(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
         _print_human(payload, args.receipt)
-    failed = "failed" in (result.passive, result.chip)
-    return EXIT_CHECK_FAILED if failed else 0
+    return EXIT_CHECK_FAILED if result.evidence.failed else 0
 
 
-def _simulated_keys(profile: str) -> dict[str, Any]:
+def _save_receipt(settings: Settings, chip: Mapping[str, Any], path: Path) -> None:
+    """The signed receipt of a bare read: the same envelope the desk hands out, without a desk result."""
+    from agent.receipt import build_receipt, write_receipt
+    from agent.wiring.production import open_receipt_key
+
+    receipt = build_receipt(site_id=settings.site.site_id, issued_at=datetime.fromisoformat(chip["read_at"]),
+                            key=open_receipt_key(settings), chip=chip)
+    try:
+        write_receipt(receipt, path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the receipt: {exc.strerror}", source=str(path)) from exc
+
+
+def _simulated_keys(profile: str) -> ChipKeys:
     from agent.icao.keys import MrzKey
     from simulators.card.profiles import get_profile, profile_access
 
@@ -127,7 +132,7 @@ def _simulated_keys(profile: str) -> dict[str, Any]:
         raise AgentError(f"profile {profile!r} is not a CCCD")
     # Both keys, as the holder of the card has both: a chip without PACE (legacy-3des) opens with BAC.
     mrz = MrzKey(access.document_number, access.date_of_birth, access.date_of_expiry)
-    return {"id_number": access.id_number, "mrz": mrz}
+    return ChipKeys(id_number=access.id_number, mrz=mrz)
 
 
 def _print_human(payload: dict[str, Any], receipt: Path | None) -> None:
@@ -166,7 +171,7 @@ class _ProgressBar:
         self.interactive = sys.stderr.isatty()
 
     def __call__(self, name: str, done: int, total: int) -> None:
-        if name != "DG2" or total <= 0:
+        if name != DG2.name or total <= 0:
             return
         filled = self.WIDTH * done // total
         bar = "#" * filled + "-" * (self.WIDTH - filled)

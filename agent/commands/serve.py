@@ -38,7 +38,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from agent.api.server import LoopbackServer
-    from agent.app import build_agent
+    from agent.wiring.production import build_agent
 
     if args.port:
         settings = load_settings(getattr(args, "config", None), overrides={"api": {"port": args.port}})

@@ -24,13 +24,13 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from agent.entitlement import build_backends, build_syncer, open_store
     from agent.errors import SyncError
+    from agent.wiring.production import build_backends, build_syncer, open_store
 
     stop = threading.Event()
     with (open_store(settings) if args.once or args.status else _open_when_free(settings, stop)) as store:
         if args.status:
-            _print_status(store.outbox_status().to_json(), args.json)
+            _print_status(store.outbox.status().to_json(), args.json)
             return 0
         syncer = build_syncer(settings, store, build_backends(settings))
         if args.once:
@@ -47,8 +47,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def _open_when_free(settings: Settings, stop: threading.Event) -> Any:
     """The sync service waits out a store held by another process (StoreLockedError), backing off,
     instead of exiting and being restarted in a loop; any other store error ends it at once."""
-    from agent.entitlement import open_store
     from agent.errors import StoreLockedError
+    from agent.wiring.production import open_store
 
     delay = 1.0
     while True:

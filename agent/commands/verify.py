@@ -1,6 +1,8 @@
 """``python -m agent verify --id 12DIGITS [--profile clinic|notary|exam] [--session ID] [--json]``:
-the entitlement check of an identity already read (backend or cache), recorded, its event queued and,
-when the backend is reachable, sent at once."""
+the verification of a typed ID number through the desk's one pipeline (agent.service.pipeline), as if
+the operator had typed it at the desk: the entitlement (backend or cache), the verdict and its reasons,
+the result recorded with its event queued, an audit entry, and, when the backend answered just now, the
+event sent at once."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import re
 from typing import Any
 
 from agent import messages
+from agent.models import BackendCheck, CheckKind, CheckStatus
 from agent.settings import PROFILES, Settings
 
 ID_PATTERN = re.compile(r"^\d{12}$")
@@ -39,46 +42,47 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from agent.entitlement import build_backends, build_entitlement, build_syncer, open_store
     from agent.errors import StoreError
-    from agent.models import Identity
+    from agent.wiring.production import build_backends, build_service, build_syncer, open_audit, open_store
 
-    profile = args.profile or settings.site.profile
     backends = build_backends(settings)
     with open_store(settings) as store:
-        entitlement = build_entitlement(settings, store, backends)
-        result = entitlement.check(Identity(id_number=args.id_number), profile, session_id=args.session)
-        check = result.checks[0]
-        if check.status != "unavailable" and not check.from_cache:
+        service = build_service(settings, store=store, audit=open_audit(settings), backends=backends,
+                                profile=args.profile, exam_session_id=args.session)
+        result = service.verify_manual(args.id_number).result
+        check = result.check
+        state = "pending"
+        if check is not None and check.status is not CheckStatus.UNAVAILABLE and not check.from_cache:
             try:  # the backend answered just now: hand the check-in over while it is reachable
                 build_syncer(settings, store, backends).drain(max_batches=1)
             except StoreError:
                 pass  # recorded and queued: the syncer will deliver it
-            state = store.event_state(result.result_id)
-        else:
-            state = "pending"
+            state = store.outbox.state(result.result_id) or "pending"
     delivery = "sent" if state == "sent" else "queued"
     if args.json:
         print(json.dumps({"result": result.to_json(), "recorded": True, "delivery": delivery}, ensure_ascii=False))
         return 0
     print(messages.both(f"verdict.{result.verdict}"))
-    for line in _check_lines(check):
-        print("  " + line)
+    for reason in result.reasons:
+        print("  - " + messages.both(reason).replace("\n", " / "))
+    if check is not None:
+        for line in _check_lines(check):
+            print("  " + line)
     print("  " + messages.both("verify.delivered" if delivery == "sent" else "verify.queued").replace("\n", " / "))
     print(f"  result_id: {result.result_id}")
     return 0
 
 
-def _check_lines(check: Any) -> list[str]:
-    lines = [messages.both(f"check.{check.kind}.{check.status}").replace("\n", " / ")]
+def _check_lines(check: BackendCheck) -> list[str]:
+    lines = []
     details = check.details
-    if check.kind == "insurance" and "card_number" in details:
+    if check.kind is CheckKind.INSURANCE and "card_number" in details:
         lines.append(
             f"{details['card_number']}  {details['valid_from']} → {details['valid_to']}  "
             f"mức hưởng / benefit level {details['benefit_level']}  "
             f"KCB ban đầu / first-contact facility {details['facility_code']} {details['facility_name']}"
         )
-    if check.kind == "roster" and "candidate_no" in details:
+    if check.kind is CheckKind.ROSTER and "candidate_no" in details:
         lines.append(f"{details['session_id']}  SBD / candidate {details['candidate_no']}  {details['full_name']}")
     if check.from_cache and check.checked_at:
         stamp = check.checked_at.astimezone().strftime("%Y-%m-%d %H:%M")

@@ -4,6 +4,6 @@ sequence.
 
 Pure means: no devices, no network, no files, no sleeping. Randomness and the clock are parameters
 (``rng``, ``at``) so that every handshake can be replayed from a published worked example. Besides
-the standard library, it may import its crypto/ASN.1 libraries (pycryptodome, cryptography,
-asn1crypto) and the leaf modules :mod:`agent.errors` and :mod:`agent.models`.
+the standard library, it may import its crypto/ASN.1 libraries (cryptography, asn1crypto) and the
+leaf modules :mod:`agent.errors` and :mod:`agent.models`.
 """

@@ -1,9 +1,9 @@
-"""Access control for a CCCD, in the order that works on these cards (reference/CCCD.md; Doc 9303-11
-§4.2 and §4.4 for the protocols): read EF.CardAccess to learn the PACE parameters, then PACE with the
-CAN when the ID number is known, PACE with the MRZ key, and BAC, each tried at most once; the order
-is configurable (setting ``reader.access_order``). When EF.CardAccess cannot be read (one CCCD answers
-6982 before access control) PACE-CAN is tried with the common default parameters
-(ECDH-GM-AES-128 on brainpoolP256r1) and then BAC.
+"""Access control for a CCCD, in the order that works on these cards (docs/reference/card.md "Access
+control"; Doc 9303-11 §4.2 and §4.4 for the protocols): read EF.CardAccess to learn the PACE
+parameters, then PACE with the CAN when the ID number is known, PACE with the MRZ key, and BAC, each
+tried at most once; the order is configurable (setting ``reader.access_order``). When EF.CardAccess
+cannot be read (one CCCD answers 6982 before access control) PACE-CAN is tried with the common default
+parameters (ECDH-GM-AES-128 on brainpoolP256r1) and then BAC.
 
 Every exchange is recorded as an :class:`Attempt` (method, status word or error class, time taken).
 A key the card rejects ends in :class:`agent.errors.AuthenticationFailedError` naming the key kinds
@@ -32,8 +32,9 @@ from agent.icao import pace
 from agent.icao.apdu import SW_OK
 from agent.icao.bac import perform_bac
 from agent.icao.crypto import CipherSuite
-from agent.icao.files import FID_CARD_ACCESS, ReadLimits, read_ef, select_application
+from agent.icao.files import ReadLimits, read_ef, select_application
 from agent.icao.keys import CanKey, MrzKey
+from agent.icao.lds_registry import EF_CARD_ACCESS
 from agent.icao.secure_messaging import SecureChannel, SecureMessaging
 from agent.icao.security_infos import PaceInfo, SecurityInfos, parse_security_infos
 from agent.icao.transport import Send
@@ -176,8 +177,8 @@ def open_secure_channel(
     if pace_wanted:
         started = clock()
         try:
-            card_access = read_ef(send, FID_CARD_ACCESS, limits=limits or ReadLimits(extended_ok=False))
-            infos = parse_security_infos(card_access)
+            card_access = read_ef(send, EF_CARD_ACCESS.fid, limits=limits or ReadLimits(extended_ok=False))
+            infos = parse_security_infos(card_access, file=EF_CARD_ACCESS.name)
         except (TransportError, OperationCancelledError):
             raise
         except AgentError as exc:

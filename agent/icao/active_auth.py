@@ -3,23 +3,26 @@ with an 8-byte challenge, verified against the DG15 public key.
 
 RSA signatures use ISO/IEC 9796-2 digital signature scheme 1 with partial message recovery (trailer
 0xBC for SHA-1, or a hash identifier followed by 0xCC); ECDSA signatures are accepted in the plain
-r‖s form of BSI TR-03111 and in DER. The challenge can be bound to a transaction id so that the
-evidence of one check-in cannot be replayed for another.
+r‖s form of BSI TR-03111 and in DER. The DG15 key is read by :func:`agent.icao.pki.load_public_key`,
+so a key on explicit curve parameters is used like its named curve. The challenge can be bound to a
+transaction id so that the evidence of one check-in cannot be replayed for another.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from agent.errors import DocumentError
-from agent.icao.apdu import CLA_PLAIN, INS_INTERNAL_AUTHENTICATE, CommandApdu, ResponseApdu
+from agent.icao import pki
+from agent.icao.apdu import CLA_PLAIN, INS_INTERNAL_AUTHENTICATE, CommandApdu
+from agent.icao.lds_registry import DG15
+from agent.icao.transport import Send
 from agent.models import Outcome
 
 CHALLENGE_LENGTH = 8
@@ -42,8 +45,6 @@ _ECDSA_HASHES: dict[str, hashes.HashAlgorithm] = {
     "1.2.840.10045.4.3.3": hashes.SHA384(),
     "1.2.840.10045.4.3.4": hashes.SHA512(),
 }
-
-Send = Callable[[CommandApdu], ResponseApdu]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,11 +91,17 @@ def perform_active_authentication(
     return ActiveAuthResult(outcome, challenge, response.data)
 
 
+def _load_key(public_key_der: bytes) -> pki.PublicKey:
+    """The DG15 SubjectPublicKeyInfo; DocumentError when it is malformed or the key itself is broken."""
+    public_key = pki.load_public_key(public_key_der, file=DG15.name)
+    if public_key.invalid:
+        reason = public_key.invalid
+        raise DocumentError(f"the Active Authentication public key cannot be read: {reason}", file=DG15.name)
+    return public_key
+
+
 def _expected_signature_length(public_key_der: bytes) -> int:
-    try:
-        public_key = serialization.load_der_public_key(public_key_der)
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise DocumentError(f"the Active Authentication public key cannot be read: {exc}", file="DG15") from exc
+    public_key = _load_key(public_key_der).key
     if isinstance(public_key, rsa.RSAPublicKey):
         return (public_key.key_size + 7) // 8
     if isinstance(public_key, ec.EllipticCurvePublicKey):
@@ -109,16 +116,15 @@ def verify_active_authentication(
     *,
     signature_algorithm_oid: str | None = None,
 ) -> Outcome:
-    """Check an Active Authentication signature; never raises for a bad signature."""
-    try:
-        public_key = serialization.load_der_public_key(public_key_der)
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise DocumentError(f"the Active Authentication public key cannot be read: {exc}", file="DG15") from exc
+    """Check an Active Authentication signature; never raises for a bad signature. A key whose
+    algorithm or curve is not supported gives ``unknown``."""
+    loaded = _load_key(public_key_der)
+    public_key = loaded.key
     if isinstance(public_key, rsa.RSAPublicKey):
         return _verify_iso9796_2(public_key, challenge, signature)
     if isinstance(public_key, ec.EllipticCurvePublicKey):
         return _verify_ecdsa(public_key, challenge, signature, signature_algorithm_oid)
-    return Outcome.unknown(f"unsupported Active Authentication key type {type(public_key).__name__}")
+    return Outcome.unknown(f"unsupported Active Authentication key: {loaded.unsupported or loaded.description}")
 
 
 def _verify_iso9796_2(public_key: rsa.RSAPublicKey, challenge: bytes, signature: bytes) -> Outcome:

@@ -27,8 +27,7 @@ from agent.icao.crypto import AES_128, AES_192, AES_256, KDF_ENC, KDF_MAC, TDES,
 from agent.icao.dh import ModpGroup
 from agent.icao.ec import Curve
 from agent.icao.pace import random_scalar
-
-Send = Callable[[CommandApdu], ResponseApdu]
+from agent.icao.transport import Send
 
 OID_CA_PREFIX = "0.4.0.127.0.7.2.2.3"
 _SUITES = {1: TDES, 2: AES_128, 3: AES_192, 4: AES_256}

@@ -1,6 +1,8 @@
 """Short-Weierstrass elliptic-curve arithmetic over prime fields and the standardised domain
 parameters of ICAO Doc 9303-11 §9.5.1 (parameter IDs 8-18: the NIST curves of FIPS 186-4 and the
-Brainpool curves of RFC 5639), shared by the host side and the simulated card as a low-level primitive.
+Brainpool curves of RFC 5639) with their OIDs, and the one reader of ECParameters (X9.62 / RFC 3279,
+named or explicit) that maps them onto that table; shared by the host side and the simulated card as a
+low-level primitive.
 
 Points are plain affine tuples ``(x, y)`` of integers (:data:`Point`); ``None`` is the point at
 infinity wherever a result may be infinity. Scalar multiplication runs in Jacobian coordinates over a
@@ -14,6 +16,8 @@ protocol layers translate into their own errors.
 from __future__ import annotations
 
 import dataclasses
+
+from asn1crypto import keys as asn1_keys
 
 Point = tuple[int, int]
 """An affine point (x, y) with 0 <= x, y < p; ``None`` stands for the point at infinity."""
@@ -33,7 +37,8 @@ def _h(*parts: str) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class Curve:
-    """y^2 = x^3 + a x + b over GF(p), base point (gx, gy) of prime order n, cofactor h."""
+    """y^2 = x^3 + a x + b over GF(p), base point (gx, gy) of prime order n, cofactor h; ``oid`` names
+    a standardised curve (SEC 2, RFC 5639)."""
 
     name: str
     p: int = dataclasses.field(repr=False)
@@ -43,6 +48,8 @@ class Curve:
     gy: int = dataclasses.field(repr=False)
     n: int = dataclasses.field(repr=False)
     h: int = dataclasses.field(default=1, repr=False)
+    # The named curve's OBJECT IDENTIFIER; empty for explicit parameters that name no curve of the table
+    oid: str = dataclasses.field(default="", repr=False)
 
     @property
     def generator(self) -> Point:
@@ -260,6 +267,7 @@ def field_element_bytes(curve: Curve, value: int) -> bytes:
 
 P_192 = Curve(
     name="P-192",
+    oid="1.2.840.10045.3.1.1",
     p=_h("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFFFFFFFFFF"),
     a=_h("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFFFFFFFFFC"),
     b=_h("64210519E59C80E70FA7E9AB72243049FEB8DEECC146B9B1"),
@@ -271,6 +279,7 @@ P_192 = Curve(
 
 BRAINPOOL_P192R1 = Curve(
     name="brainpoolP192r1",
+    oid="1.3.36.3.3.2.8.1.1.3",
     p=_h("C302F41D932A36CDA7A3463093D18DB78FCE476DE1A86297"),
     a=_h("6A91174076B1E0E19C39C031FE8685C1CAE040E5C69A28EF"),
     b=_h("469A28EF7C28CCA3DC721D044F4496BCCA7EF4146FBF25C9"),
@@ -282,6 +291,7 @@ BRAINPOOL_P192R1 = Curve(
 
 P_224 = Curve(
     name="P-224",
+    oid="1.3.132.0.33",
     p=_h("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF000000000000000000000001"),
     a=_h("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFE"),
     b=_h("B4050A850C04B3ABF54132565044B0B7D7BFD8BA270B39432355FFB4"),
@@ -293,6 +303,7 @@ P_224 = Curve(
 
 BRAINPOOL_P224R1 = Curve(
     name="brainpoolP224r1",
+    oid="1.3.36.3.3.2.8.1.1.5",
     p=_h("D7C134AA264366862A18302575D1D787B09F075797DA89F57EC8C0FF"),
     a=_h("68A5E62CA9CE6C1C299803A6C1530B514E182AD8B0042A59CAD29F43"),
     b=_h("2580F63CCFE44138870713B1A92369E33E2135D266DBB372386C400B"),
@@ -304,6 +315,7 @@ BRAINPOOL_P224R1 = Curve(
 
 P_256 = Curve(
     name="P-256",
+    oid="1.2.840.10045.3.1.7",
     p=_h("FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF"),
     a=_h("FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFC"),
     b=_h("5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B"),
@@ -315,6 +327,7 @@ P_256 = Curve(
 
 BRAINPOOL_P256R1 = Curve(
     name="brainpoolP256r1",
+    oid="1.3.36.3.3.2.8.1.1.7",
     p=_h("A9FB57DBA1EEA9BC3E660A909D838D726E3BF623D52620282013481D1F6E5377"),
     a=_h("7D5A0975FC2C3057EEF67530417AFFE7FB8055C126DC5C6CE94A4B44F330B5D9"),
     b=_h("26DC5C6CE94A4B44F330B5D9BBD77CBF958416295CF7E1CE6BCCDC18FF8C07B6"),
@@ -326,6 +339,7 @@ BRAINPOOL_P256R1 = Curve(
 
 BRAINPOOL_P320R1 = Curve(
     name="brainpoolP320r1",
+    oid="1.3.36.3.3.2.8.1.1.9",
     p=_h("D35E472036BC4FB7E13C785ED201E065F98FCFA6F6F40DEF4F92B9EC7893EC28FCD412B1F1B32E27"),
     a=_h("3EE30B568FBAB0F883CCEBD46D3F3BB8A2A73513F5EB79DA66190EB085FFA9F492F375A97D860EB4"),
     b=_h("520883949DFDBC42D3AD198640688A6FE13F41349554B49ACC31DCCD884539816F5EB4AC8FB1F1A6"),
@@ -337,6 +351,7 @@ BRAINPOOL_P320R1 = Curve(
 
 P_384 = Curve(
     name="P-384",
+    oid="1.3.132.0.34",
     p=_h("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFF0000000000000000FFFFFFFF"),
     a=_h("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFF0000000000000000FFFFFFFC"),
     b=_h("B3312FA7E23EE7E4988E056BE3F82D19181D9C6EFE8141120314088F5013875AC656398D8A2ED19D2A85C8EDD3EC2AEF"),
@@ -348,6 +363,7 @@ P_384 = Curve(
 
 BRAINPOOL_P384R1 = Curve(
     name="brainpoolP384r1",
+    oid="1.3.36.3.3.2.8.1.1.11",
     p=_h("8CB91E82A3386D280F5D6F7E50E641DF152F7109ED5456B412B1DA197FB71123ACD3A729901D1A71874700133107EC53"),
     a=_h("7BC382C63D8C150C3C72080ACE05AFA0C2BEA28E4FB22787139165EFBA91F90F8AA5814A503AD4EB04A8C7DD22CE2826"),
     b=_h("04A8C7DD22CE28268B39B55416F0447C2FB77DE107DCD2A62E880EA53EEB62D57CB4390295DBC9943AB78696FA504C11"),
@@ -359,6 +375,7 @@ BRAINPOOL_P384R1 = Curve(
 
 BRAINPOOL_P512R1 = Curve(
     name="brainpoolP512r1",
+    oid="1.3.36.3.3.2.8.1.1.13",
     p=_h(
         "AADD9DB8DBE9C48B3FD4E6AE33C9FC07CB308DB3B3C9D20ED6639CCA703308717D4D9B009BC66842"
         "AECDA12AE6A380E62881FF2F2D82C68528AA6056583A48F3"
@@ -388,6 +405,7 @@ BRAINPOOL_P512R1 = Curve(
 
 P_521 = Curve(
     name="P-521",
+    oid="1.3.132.0.35",
     p=_h(
         "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
         "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
@@ -429,3 +447,103 @@ CURVES_BY_PARAMETER_ID: dict[int, Curve] = {
     18: P_521,
 }
 CURVES_BY_NAME: dict[str, Curve] = {curve.name: curve for curve in CURVES_BY_PARAMETER_ID.values()}
+CURVES_BY_OID: dict[str, Curve] = {curve.oid: curve for curve in CURVES_BY_PARAMETER_ID.values()}
+
+
+# --- ECParameters (X9.62 / RFC 3279 §2.3.5, BSI TR-03111 §4.1.1) ---------------------------------
+
+OID_PRIME_FIELD = "1.2.840.10045.1.1"
+# Explicit parameters come from a chip or a certificate: a size limit keeps hostile input cheap to reject.
+MAX_PARAMETER_BYTES = 1024
+_EXPLICIT_VERSIONS = frozenset({"ecdpVer1", "ecdpVer2", "ecdpVer3"})
+# asn1crypto parses lazily and can raise almost any built-in exception on malformed input.
+_ASN1_FAILURES = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+    UnicodeError,
+    NotImplementedError,
+    RecursionError,
+)
+
+
+class EcParametersError(ValueError):
+    """ECParameters that are malformed or describe no usable prime-field curve."""
+
+
+class UnknownCurveError(EcParametersError):
+    """A named curve that is not in the table of standardised curves."""
+
+    def __init__(self, oid: str) -> None:
+        super().__init__(f"unknown named curve {oid}")
+        self.oid = oid
+
+
+def curve_from_ec_parameters(der: bytes) -> Curve:
+    """The curve of a DER ECParameters: a namedCurve OID of the table above, or a specifiedCurve
+    (SpecifiedECDomain, as CSCA certificates and DG14 keys often carry). Explicit parameters equal to a
+    standardised curve yield that curve (base point uncompressed or compressed), others a curve named
+    "explicit" after checking that its base point lies on it. Raises :class:`UnknownCurveError` for a
+    named curve not in the table and :class:`EcParametersError` for anything else unusable
+    (implicitlyCA, a binary field, malformed or out-of-range values)."""
+    try:
+        parameters = asn1_keys.ECDomainParameters.load(bytes(der), strict=True)
+        if parameters.name == "named":
+            oid = parameters.chosen.dotted
+            named = CURVES_BY_OID.get(oid)
+            if named is None:
+                raise UnknownCurveError(oid)
+            return named
+        if parameters.name != "specified":
+            raise EcParametersError("implicitlyCA parameters name no curve")
+        return _specified_curve(parameters.chosen)
+    except EcParametersError:
+        raise
+    except _ASN1_FAILURES as exc:
+        raise EcParametersError(f"malformed ECParameters: {exc}") from exc
+
+
+def _specified_curve(domain: asn1_keys.SpecifiedECDomain) -> Curve:
+    if domain["version"].native not in _EXPLICIT_VERSIONS:
+        raise EcParametersError("unknown ECParameters version")
+    if domain["field_id"]["field_type"].dotted != OID_PRIME_FIELD:
+        raise EcParametersError("only prime-field curves are supported")
+    p = _bounded_integer(domain["field_id"]["parameters"].native, "prime p")
+    a = int.from_bytes(bytes(domain["curve"]["a"].native), "big")
+    b = int.from_bytes(bytes(domain["curve"]["b"].native), "big")
+    base = bytes(domain["base"].native)
+    n = _bounded_integer(domain["order"].native, "order n")
+    cofactor = domain["cofactor"].native
+    h = 1 if cofactor is None else _bounded_integer(cofactor, "cofactor")
+    if p < 5 or p % 2 == 0 or not (0 <= a < p and 0 <= b < p) or n < 3 or h < 1:
+        raise EcParametersError("explicit curve parameters out of range")
+    length = (p.bit_length() + 7) // 8
+    if len(base) == 1 + 2 * length and base[0] == POINT_UNCOMPRESSED:
+        gx, gy = int.from_bytes(base[1 : 1 + length], "big"), int.from_bytes(base[1 + length :], "big")
+        for known in CURVES_BY_OID.values():
+            if (known.p, known.a, known.b, known.gx, known.gy, known.n, known.h) == (p, a, b, gx, gy, n, h):
+                return known
+    elif len(base) == 1 + length and base[0] in (0x02, 0x03):
+        # Compressed (SEC 1 §2.3.3): only a standardised curve's generator, matched by x and the parity of y
+        gx = int.from_bytes(base[1:], "big")
+        for known in CURVES_BY_OID.values():
+            if (known.p, known.a, known.b, known.gx, known.n, known.h) == (p, a, b, gx, n, h) and (
+                known.gy & 1 == base[0] & 1
+            ):
+                return known
+        raise EcParametersError("compressed base point of a curve that is not a standardised one")
+    else:
+        raise EcParametersError("base point is neither an uncompressed nor a compressed point")
+    curve = Curve(name="explicit", p=p, a=a, b=b, gx=gx, gy=gy, n=n, h=h)
+    if not is_on_curve(curve, curve.generator):
+        raise EcParametersError("base point is not on the curve")
+    return curve
+
+
+def _bounded_integer(value: object, what: str) -> int:
+    if not isinstance(value, int) or value.bit_length() > 8 * MAX_PARAMETER_BYTES:
+        raise EcParametersError(f"{what} is not an INTEGER of at most {MAX_PARAMETER_BYTES} bytes")
+    return value

@@ -45,10 +45,7 @@ from agent.icao.secure_messaging import max_plain_read
 from agent.icao.transport import Send, check_sw, error_for_sw
 
 AID_EMRTD = bytes.fromhex("A0000002471001")
-FID_MF = 0x3F00
-FID_CARD_ACCESS = 0x011C
-FID_COM = 0x011E
-FID_SOD = 0x011D
+FID_MF = 0x3F00  # the LDS files themselves are in agent.icao.lds_registry
 
 SELECT_P1_MF = 0x00
 SELECT_P1_EF_UNDER_CURRENT_DF = 0x02
@@ -73,13 +70,6 @@ EXTENDED_NEVER = "never"
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
-
-
-def fid_of_dg(number: int) -> int:
-    """File identifier of data group ``number`` (DG1 = 0101 ... DG16 = 0110)."""
-    if not 1 <= number <= 16:
-        raise ValueError(f"no data group {number}")
-    return 0x0100 + number
 
 
 @dataclasses.dataclass

@@ -33,7 +33,6 @@ from agent.icao.apdu import (
     SHORT_MAX_LE,
     SW_OK,
     CommandApdu,
-    ResponseApdu,
 )
 from agent.icao.crypto import (
     KDF_ENC,
@@ -47,6 +46,7 @@ from agent.icao.crypto import (
     pad,
     unpad,
 )
+from agent.icao.lds_registry import EF_CARD_ACCESS
 from agent.icao.security_infos import (
     KEY_AGREEMENT_ECDH,
     MAPPING_CAM,
@@ -54,8 +54,8 @@ from agent.icao.security_infos import (
     DomainParameters,
     PaceInfo,
 )
+from agent.icao.transport import Send
 
-Send = Callable[[CommandApdu], ResponseApdu]
 Rng = Callable[[int], bytes]
 
 P1_SET_AT_MUTUAL = 0xC1
@@ -312,16 +312,18 @@ def _resolve_domain(pace_info: PaceInfo, given: DomainParameters | None) -> Doma
     domain = given if given is not None else pace_info.domain_parameters
     if domain is None:
         raise DocumentError(
-            f"no domain parameters for PACE parameter ID {pace_info.parameter_id}", file="EF.CardAccess"
+            f"no domain parameters for PACE parameter ID {pace_info.parameter_id}", file=EF_CARD_ACCESS.name
         )
     expected = ec.Curve if pace_info.key_agreement == KEY_AGREEMENT_ECDH else dh.ModpGroup
     if not isinstance(domain, expected):
-        raise DocumentError(f"{domain.name} does not suit {pace_info.key_agreement}", file="EF.CardAccess")
+        raise DocumentError(f"{domain.name} does not suit {pace_info.key_agreement}", file=EF_CARD_ACCESS.name)
     if pace_info.mapping == MAPPING_IM:
         if isinstance(domain, ec.Curve) and domain.p % 4 != 3:
-            raise DocumentError(f"{domain.name} cannot be used with the Integrated Mapping", file="EF.CardAccess")
+            raise DocumentError(f"{domain.name} cannot be used with the Integrated Mapping", file=EF_CARD_ACCESS.name)
         if isinstance(domain, dh.ModpGroup) and domain.q is None:
-            raise DocumentError(f"{domain.name} lacks the order q the Integrated Mapping needs", file="EF.CardAccess")
+            raise DocumentError(
+                f"{domain.name} lacks the order q the Integrated Mapping needs", file=EF_CARD_ACCESS.name
+            )
     return domain
 
 
@@ -430,7 +432,8 @@ class _PaceRun:
         data = tlv.encode(TAG_CRYPTOGRAPHIC_MECHANISM, tlv.encode_oid(self.info.protocol_oid))
         data += tlv.encode(TAG_PASSWORD_REFERENCE, bytes([self.reference]))
         if self.info.parameter_id is not None:
-            # Always sent: cards answer 6A87 without it even when it is implied (ICAO-VECTORS.md).
+            # Always sent: cards answer 6A87 without it even when it is implied
+            # (docs/reference/card.md "Card quirks").
             data += tlv.encode(TAG_DOMAIN_PARAMETER_ID, unsigned_bytes(self.info.parameter_id))
         command = CommandApdu(
             CLA_PLAIN, INS_MANAGE_SECURITY_ENVIRONMENT, P1_SET_AT_MUTUAL, P2_AUTHENTICATION_TEMPLATE, data

@@ -7,8 +7,9 @@ ASN.1 is read with asn1crypto, which parses lazily and can raise almost any buil
 malformed input; every access to it happens inside :func:`asn1_guard`, which turns those into a
 :class:`agent.errors.DocumentError` naming the file. Signatures are checked with ``cryptography``:
 RSA PKCS#1 v1.5 and PSS (RFC 4055), ECDSA with DER signatures (RFC 5758) and with plain r||s
-signatures (BSI TR-03111 §5.2.1). Anything else is reported as unsupported: ``unknown``, never
-``ok``.
+signatures (BSI TR-03111 §5.2.1); an EC key's parameters are read by
+:func:`agent.icao.ec.curve_from_ec_parameters`, whose curve table is the only one. Anything else is
+reported as unsupported: ``unknown``, never ``ok``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.x509 import ObjectIdentifier
 
 from agent.errors import DocumentError
+from agent.icao.ec import Curve, EcParametersError, UnknownCurveError, curve_from_ec_parameters
 from agent.models import Outcome
 
 # --- object identifiers --------------------------------------------------------------------------
@@ -107,100 +110,6 @@ _SIGNATURE_NAMES = {
     "1.2.840.10040.4.3": "dsa-with-sha1",
     "2.16.840.1.101.3.4.3.2": "dsa-with-sha256",
     "1.3.101.112": "Ed25519",
-}
-
-# Named curves that cryptography can verify on, by OID.
-_CURVES_BY_OID: dict[str, ec.EllipticCurve] = {
-    "1.2.840.10045.3.1.1": ec.SECP192R1(),
-    "1.3.132.0.33": ec.SECP224R1(),
-    "1.2.840.10045.3.1.7": ec.SECP256R1(),
-    "1.3.132.0.34": ec.SECP384R1(),
-    "1.3.132.0.35": ec.SECP521R1(),
-    "1.3.36.3.3.2.8.1.1.7": ec.BrainpoolP256R1(),
-    "1.3.36.3.3.2.8.1.1.11": ec.BrainpoolP384R1(),
-    "1.3.36.3.3.2.8.1.1.13": ec.BrainpoolP512R1(),
-}
-_CURVES_BY_NAME: dict[str, ec.EllipticCurve] = {curve.name: curve for curve in _CURVES_BY_OID.values()}
-
-# Domain parameters (p, a, b, Gx, Gy, n) of those curves (SEC 2, RFC 5639), to recognise a key given
-# with explicit parameters: cryptography only accepts named curves.
-_CURVE_PARAMETERS: dict[str, tuple[str, str, str, str, str, str]] = {
-    "secp192r1": (
-        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFFFFFFFFFF",
-        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFFFFFFFFFC",
-        "64210519E59C80E70FA7E9AB72243049FEB8DEECC146B9B1",
-        "188DA80EB03090F67CBF20EB43A18800F4FF0AFD82FF1012",
-        "7192B95FFC8DA78631011ED6B24CDD573F977A11E794811",
-        "FFFFFFFFFFFFFFFFFFFFFFFF99DEF836146BC9B1B4D22831",
-    ),
-    "secp224r1": (
-        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF000000000000000000000001",
-        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFE",
-        "B4050A850C04B3ABF54132565044B0B7D7BFD8BA270B39432355FFB4",
-        "B70E0CBD6BB4BF7F321390B94A03C1D356C21122343280D6115C1D21",
-        "BD376388B5F723FB4C22DFE6CD4375A05A07476444D5819985007E34",
-        "FFFFFFFFFFFFFFFFFFFFFFFFFFFF16A2E0B8F03E13DD29455C5C2A3D",
-    ),
-    "secp256r1": (
-        "FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF",
-        "FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFC",
-        "5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B",
-        "6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296",
-        "4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5",
-        "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551",
-    ),
-    "secp384r1": (
-        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFF0000000000000000FFFFFFFF",
-        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFF0000000000000000FFFFFFFC",
-        "B3312FA7E23EE7E4988E056BE3F82D19181D9C6EFE8141120314088F5013875AC656398D8A2ED19D2A85C8EDD3EC2AEF",
-        "AA87CA22BE8B05378EB1C71EF320AD746E1D3B628BA79B9859F741E082542A385502F25DBF55296C3A545E3872760AB7",
-        "3617DE4A96262C6F5D9E98BF9292DC29F8F41DBD289A147CE9DA3113B5F0B8C00A60B1CE1D7E819D7A431D7C90EA0E5F",
-        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973",
-    ),
-    "secp521r1": (
-        "1FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
-        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
-        "1FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
-        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC",
-        "51953EB9618E1C9A1F929A21A0B68540EEA2DA725B99B315F3B8B489918EF109E156193951EC7E937B1652C0BD3BB1BF"
-        "073573DF883D2C34F1EF451FD46B503F00",
-        "C6858E06B70404E9CD9E3ECB662395B4429C648139053FB521F828AF606B4D3DBAA14B5E77EFE75928FE1DC127A2FFA8"
-        "DE3348B3C1856A429BF97E7E31C2E5BD66",
-        "11839296A789A3BC0045C8A5FB42C7D1BD998F54449579B446817AFBD17273E662C97EE72995EF42640C550B9013FAD0"
-        "761353C7086A272C24088BE94769FD16650",
-        "1FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A"
-        "5D03BB5C9B8899C47AEBB6FB71E91386409",
-    ),
-    "brainpoolP256r1": (
-        "A9FB57DBA1EEA9BC3E660A909D838D726E3BF623D52620282013481D1F6E5377",
-        "7D5A0975FC2C3057EEF67530417AFFE7FB8055C126DC5C6CE94A4B44F330B5D9",
-        "26DC5C6CE94A4B44F330B5D9BBD77CBF958416295CF7E1CE6BCCDC18FF8C07B6",
-        "8BD2AEB9CB7E57CB2C4B482FFC81B7AFB9DE27E1E3BD23C23A4453BD9ACE3262",
-        "547EF835C3DAC4FD97F8461A14611DC9C27745132DED8E545C1D54C72F046997",
-        "A9FB57DBA1EEA9BC3E660A909D838D718C397AA3B561A6F7901E0E82974856A7",
-    ),
-    "brainpoolP384r1": (
-        "8CB91E82A3386D280F5D6F7E50E641DF152F7109ED5456B412B1DA197FB71123ACD3A729901D1A71874700133107EC53",
-        "7BC382C63D8C150C3C72080ACE05AFA0C2BEA28E4FB22787139165EFBA91F90F8AA5814A503AD4EB04A8C7DD22CE2826",
-        "4A8C7DD22CE28268B39B55416F0447C2FB77DE107DCD2A62E880EA53EEB62D57CB4390295DBC9943AB78696FA504C11",
-        "1D1C64F068CF45FFA2A63A81B7C13F6B8847A3E77EF14FE3DB7FCAFE0CBD10E8E826E03436D646AAEF87B2E247D4AF1E",
-        "8ABE1D7520F9C2A45CB1EB8E95CFD55262B70B29FEEC5864E19C054FF99129280E4646217791811142820341263C5315",
-        "8CB91E82A3386D280F5D6F7E50E641DF152F7109ED5456B31F166E6CAC0425A7CF3AB6AF6B7FC3103B883202E9046565",
-    ),
-    "brainpoolP512r1": (
-        "AADD9DB8DBE9C48B3FD4E6AE33C9FC07CB308DB3B3C9D20ED6639CCA703308717D4D9B009BC66842AECDA12AE6A380E6"
-        "2881FF2F2D82C68528AA6056583A48F3",
-        "7830A3318B603B89E2327145AC234CC594CBDD8D3DF91610A83441CAEA9863BC2DED5D5AA8253AA10A2EF1C98B9AC8B5"
-        "7F1117A72BF2C7B9E7C1AC4D77FC94CA",
-        "3DF91610A83441CAEA9863BC2DED5D5AA8253AA10A2EF1C98B9AC8B57F1117A72BF2C7B9E7C1AC4D77FC94CADC083E67"
-        "984050B75EBAE5DD2809BD638016F723",
-        "81AEE4BDD82ED9645A21322E9C4C6A9385ED9F70B5D916C1B43B62EEF4D0098EFF3B1F78E2D0D48D50D1687B93B97D5F"
-        "7C6D5047406A5E688B352209BCB9F822",
-        "7DDE385D566332ECC0EABFA9CF7822FDF209F70024A57B1AA000C55B881F8111B2DCDE494A5F485E5BCA4BD88A2763AE"
-        "D1CA2B2FA8F0540678CD1E0F3AD80892",
-        "AADD9DB8DBE9C48B3FD4E6AE33C9FC07CB308DB3B3C9D20ED6639CCA70330870553E5C414CA92619418661197FAC1047"
-        "1DB1D381085DDADDB58796829CA90069",
-    ),
 }
 
 _NAME_ATTRIBUTES = {
@@ -328,23 +237,27 @@ def _load_rsa(spki_der: bytes, algorithm_oid: str) -> PublicKey:
 
 
 def _load_ec(spki_der: bytes, parameters: keys.ECDomainParameters, point: bytes) -> PublicKey:
-    if parameters.name == "named":
-        curve_oid = parameters.chosen.dotted
-        curve = _CURVES_BY_OID.get(curve_oid)
-        if curve is None:
-            return PublicKey("EC", OID_EC_PUBLIC_KEY, spki_der, curve=curve_oid, unsupported=f"curve {curve_oid}")
-        explicit = False
-    elif parameters.name == "specified":
-        matched = _match_explicit_curve(parameters.chosen)
-        if matched is None:
-            return PublicKey(
-                "EC", OID_EC_PUBLIC_KEY, spki_der, explicit_parameters=True,
-                unsupported="EC key on explicit domain parameters of an unknown curve",
-            )
-        curve = matched
-        explicit = True
-    else:
+    if parameters.name == "implicit_ca":
         return PublicKey("EC", OID_EC_PUBLIC_KEY, spki_der, unsupported="EC key with implicitly-CA parameters")
+    explicit = parameters.name == "specified"
+    try:
+        domain = curve_from_ec_parameters(parameters.dump())
+    except UnknownCurveError as exc:
+        return PublicKey("EC", OID_EC_PUBLIC_KEY, spki_der, curve=exc.oid, unsupported=f"curve {exc.oid}")
+    except EcParametersError as exc:
+        return PublicKey(
+            "EC", OID_EC_PUBLIC_KEY, spki_der, explicit_parameters=explicit,
+            unsupported=f"EC key on explicit domain parameters of an unknown curve ({exc})",
+        )
+    curve = _verifying_curve(domain)
+    if curve is None:
+        if not explicit:
+            return PublicKey("EC", OID_EC_PUBLIC_KEY, spki_der, curve=domain.oid, unsupported=f"curve {domain.oid}")
+        known = f"{domain.name}, which cannot be verified on" if domain.oid else "an unknown curve"
+        return PublicKey(
+            "EC", OID_EC_PUBLIC_KEY, spki_der, explicit_parameters=True,
+            unsupported=f"EC key on explicit domain parameters of {known}",
+        )
     try:
         key = ec.EllipticCurvePublicKey.from_encoded_point(curve, point)
     except (ValueError, UnsupportedAlgorithm) as exc:
@@ -357,30 +270,14 @@ def _load_ec(spki_der: bytes, parameters: keys.ECDomainParameters, point: bytes)
     )
 
 
-def _match_explicit_curve(domain: keys.SpecifiedECDomain) -> ec.EllipticCurve | None:
-    if domain["field_id"]["field_type"].native != "prime_field":
+def _verifying_curve(domain: Curve) -> ec.EllipticCurve | None:
+    """``cryptography``'s curve for a curve of the table (it verifies on named curves only), if it has one."""
+    if not domain.oid:
         return None
-    prime = int(domain["field_id"]["parameters"].native)
-    a = int.from_bytes(bytes(domain["curve"]["a"].native), "big")
-    b = int.from_bytes(bytes(domain["curve"]["b"].native), "big")
-    base = bytes(domain["base"].native)
-    order = int(domain["order"].native)
-    for name, values in _CURVE_PARAMETERS.items():
-        p, ca, cb, gx, gy, n = (int(v, 16) for v in values)
-        if (p, ca % p, cb % p, n) != (prime, a % p, b % p, order):
-            continue
-        size = (p.bit_length() + 7) // 8
-        if base[:1] == b"\x04" and base[1:] == gx.to_bytes(size, "big") + gy.to_bytes(size, "big"):
-            return _CURVES_BY_NAME[name]
-        if base[:1] in (b"\x02", b"\x03") and base[1:] == gx.to_bytes(size, "big") and base[0] & 1 == gy & 1:
-            return _CURVES_BY_NAME[name]
-    return None
-
-
-def curve_parameters(name: str) -> tuple[int, int, int, int, int, int]:
-    """(p, a, b, Gx, Gy, n) of a supported named curve, e.g. to build explicit-parameter keys."""
-    p, a, b, gx, gy, n = (int(v, 16) for v in _CURVE_PARAMETERS[name])
-    return p, a, b, gx, gy, n
+    try:
+        return ec.get_curve_for_oid(ObjectIdentifier(domain.oid))()
+    except LookupError:
+        return None
 
 
 # --- signature algorithms ------------------------------------------------------------------------

@@ -24,9 +24,23 @@ from agent.icao import access
 from agent.icao.active_auth import ActiveAuthResult, perform_active_authentication
 from agent.icao.chip_auth import perform_chip_authentication
 from agent.icao.crypto import CipherSuite
-from agent.icao.files import CancelCheck, ReadLimits, fid_of_dg, read_ef
+from agent.icao.files import CancelCheck, ReadLimits, read_ef
 from agent.icao.keys import CanKey, MrzKey
-from agent.icao.lds.document import FID_COM, FID_SOD, FILE_COM, FILE_SOD, ChipDocument, ReadStep
+from agent.icao.lds.document import ChipDocument, ReadStep
+from agent.icao.lds_registry import (
+    DG1,
+    DG2,
+    DG3,
+    DG4,
+    DG13,
+    DG14,
+    DG15,
+    EF_CARD_ACCESS,
+    EF_COM,
+    EF_SOD,
+    LdsFile,
+    data_group,
+)
 from agent.icao.passive_auth import PassiveAuthResult, passive_authentication
 from agent.icao.secure_messaging import SecureChannel, SecureMessaging
 from agent.icao.security_infos import SecurityInfos
@@ -35,9 +49,9 @@ from agent.icao.trust import TrustStore
 from agent.models import Outcome, Status
 
 # DG3 (fingerprints) and DG4 (iris) answer 6982 without Extended Access Control: never ask.
-EAC_PROTECTED_GROUPS = frozenset({3, 4})
-# What a CCCD holds (reference/CCCD.md), used when neither EF.SOD nor EF.COM says what to read.
-CCCD_DATA_GROUPS = (1, 2, 13, 14, 15)
+EAC_PROTECTED_GROUPS = frozenset({DG3, DG4})
+# What a CCCD holds (docs/reference/card.md "Files"), used when neither EF.SOD nor EF.COM says what to read.
+CCCD_DATA_GROUPS = (DG1, DG2, DG13, DG14, DG15)
 # A card that cannot check a command's MAC answers these in plain (Doc 9303-11 §9.8.6.2).
 SM_FAILURE_SWS = frozenset({0x6987, 0x6988})
 
@@ -137,7 +151,7 @@ def read_document(
     session.step(f"access control ({opened.method})", started, note="; ".join(str(a) for a in opened.attempts))
     document = session.document
     if opened.card_access is not None:
-        document.add_file("EF.CardAccess", opened.card_access)
+        document.add_file(EF_CARD_ACCESS.name, opened.card_access)
 
     def reopen() -> None:
         """A failed key switch broke the channel: open it again with the method that worked."""
@@ -147,12 +161,12 @@ def read_document(
         session.use(again.send, again.channel.suite)
         session.step(f"access control again ({again.method})", began)
 
-    session.read_file(FID_COM, FILE_COM)
-    session.read_file(FID_SOD, FILE_SOD)
+    session.read_file(EF_COM)
+    session.read_file(EF_SOD)
     groups = _groups_to_read(document)
-    if 14 in groups:
-        groups.remove(14)
-        session.read_file(fid_of_dg(14), "DG14")
+    if DG14 in groups:
+        groups.remove(DG14)
+        session.read_file(DG14)
 
     chip_auth = ChipAuthOutcome(Outcome.not_supported("no DG14 Chip Authentication key"))
     if chip_authentication and document.dg14 is not None and document.dg14.chip_authentication_keys:
@@ -163,13 +177,12 @@ def read_document(
         session.step("chip authentication", began, note=str(chip_auth.outcome.status))
         if chip_auth.outcome.status is Status.FAILED:
             reopen()
-    elif "DG14" in document.problems:
-        chip_auth = ChipAuthOutcome(Outcome.failed(f"DG14 is malformed: {document.problems['DG14'].message}"))
+    elif DG14.name in document.problems:
+        chip_auth = ChipAuthOutcome(Outcome.failed(f"DG14 is malformed: {document.problems[DG14.name].message}"))
 
-    for number in groups:
-        name = f"DG{number}"
-        if name not in document.files and name not in session.skipped:  # the CA proof may have read it
-            session.read_file(fid_of_dg(number), name)
+    for group in groups:
+        if group.name not in document.files and group.name not in session.skipped:  # the CA proof may have read it
+            session.read_file(group)
 
     active: ActiveAuthResult | None = None
     if active_authentication and document.dg15 is not None:
@@ -181,7 +194,7 @@ def read_document(
             session.secure, document.dg15.public_key_der, aa_challenge, signature_algorithm_oid=algorithm
         )
         session.step("active authentication", began, note=str(active.outcome.status))
-    elif active_authentication and "DG15" in document.problems:
+    elif active_authentication and DG15.name in document.problems:
         active = ActiveAuthResult(Outcome.failed("DG15 is malformed"), aa_challenge, b"")
 
     began = clock()
@@ -232,16 +245,17 @@ class _Session:
     def step(self, name: str, started: float, *, sw: int | None = None, length: int = 0, note: str = "") -> None:
         self.document.log(ReadStep(name, sw, length, (self.clock() - started) * 1000.0, note))
 
-    def read_file(self, fid: int, name: str, *, proof: bool = False) -> bytes | None:
+    def read_file(self, file: LdsFile, *, proof: bool = False) -> bytes | None:
         """Read one file through the current channel and keep it. A refusal of this one file is
         noted and the read goes on; with ``proof``, an answer not protected under the current keys
         raises _ProofFailedError instead."""
         began = self.clock()
+        name = file.name
         progress = self.progress
         try:
             data = read_ef(
                 self.secure,
-                fid,
+                file.fid,
                 limits=self.limits,
                 suite=self.suite,
                 cancel=self.cancel,
@@ -264,14 +278,15 @@ class _Session:
         return data
 
 
-def _groups_to_read(document: ChipDocument) -> list[int]:
+def _groups_to_read(document: ChipDocument) -> list[LdsFile]:
+    """The data groups to read, in number order: those EF.SOD lists, else those EF.COM lists."""
     if document.sod is not None:
-        listed = list(document.sod.data_groups)
+        listed = {data_group(number) for number in document.sod.data_groups}
     elif document.com is not None:
-        listed = list(document.com.data_groups)
+        listed = {data_group(number) for number in document.com.data_groups}
     else:
-        listed = list(CCCD_DATA_GROUPS)
-    return [number for number in sorted(set(listed)) if number not in EAC_PROTECTED_GROUPS]
+        listed = set(CCCD_DATA_GROUPS)
+    return sorted(listed - EAC_PROTECTED_GROUPS, key=lambda group: group.fid)
 
 
 def _chip_authentication(
@@ -295,17 +310,16 @@ def _chip_authentication(
 
 
 def _prove_new_keys(
-    session: _Session, channel: SecureMessaging, groups: list[int], started: ChipAuthOutcome
+    session: _Session, channel: SecureMessaging, groups: list[LdsFile], started: ChipAuthOutcome
 ) -> ChipAuthOutcome:
     """Switch to the Chip Authentication keys; the first file read through them (the next data group
     due, else EF.COM again) is answered under those keys only by a chip that holds the DG14 key."""
     previous = (session.secure, session.suite)
     session.use(SecureChannel(session.plain, channel), channel.suite)
-    pending = [(fid_of_dg(number), f"DG{number}") for number in groups] + [(FID_COM, FILE_COM)]
-    for fid, name in pending:
-        expected = session.document.files.get(name) if name == FILE_COM else None
+    for file in [*groups, EF_COM]:
+        expected = session.document.files.get(file.name) if file is EF_COM else None
         try:
-            data = session.read_file(fid, name, proof=True)
+            data = session.read_file(file, proof=True)
         except _ProofFailedError:
             session.use(*previous)
             reason = "the chip could not continue with the Chip Authentication keys: it does not hold the DG14 key"
@@ -322,8 +336,8 @@ def _prove_new_keys(
 
 def _passive(document: ChipDocument, trust: TrustStore, at: datetime) -> tuple[PassiveAuthResult | None, Outcome]:
     if document.sod is None:
-        if FILE_SOD in document.problems:
-            return None, Outcome.failed(f"EF.SOD is malformed: {document.problems[FILE_SOD].message}")
+        if EF_SOD.name in document.problems:
+            return None, Outcome.failed(f"EF.SOD is malformed: {document.problems[EF_SOD.name].message}")
         return None, Outcome.failed("EF.SOD could not be read")
     result = passive_authentication(document.sod, document.data_groups, trust, at=at)
     return result, result.overall

@@ -55,7 +55,7 @@ class SecureMessaging:
         self.suite = suite
         self._k_enc = bytes(k_enc)
         self._k_mac = bytes(k_mac)
-        # Built once per session: creating cipher objects per APDU cost more than the cipher work
+        # The key objects are built once per session; every APDU still gets its own CBC context
         self._cipher = suite.keyed_cipher(self._k_enc)
         self._mac_key = suite.keyed_mac(self._k_mac)
         self._zero_iv = bytes(suite.block_size)

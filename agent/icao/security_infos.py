@@ -4,8 +4,9 @@ ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo (SubjectPublicKeyInfo wi
 DH domain parameters, a named curve, or a standardised domain parameter ID, §9.5), ActiveAuthenticationInfo
 and TerminalAuthenticationInfo; any other entry is kept as opaque bytes.
 
-The parser is written over :mod:`agent.icao.tlv` (DER is BER-TLV with fixed rules) and is tolerant of
-what it does not need, strict about what it uses: any malformed input raises
+The parser is written over :mod:`agent.icao.tlv` (DER is BER-TLV with fixed rules), except for EC
+domain parameters, which :func:`agent.icao.ec.curve_from_ec_parameters` reads as it does for X.509 keys;
+it is tolerant of what it does not need, strict about what it uses: any malformed input raises
 :class:`agent.errors.DocumentError` naming the file, never another exception. Encoding a set of
 SecurityInfos is the simulated card's business, not this module's.
 """
@@ -18,7 +19,8 @@ from agent.errors import DocumentError, TlvError
 from agent.icao import tlv
 from agent.icao.crypto import AES_128, AES_192, AES_256, TDES, CipherSuite
 from agent.icao.dh import GROUPS_BY_PARAMETER_ID, ModpGroup
-from agent.icao.ec import CURVES_BY_NAME, CURVES_BY_PARAMETER_ID, Curve, InvalidPointError, decode_point, is_on_curve
+from agent.icao.ec import CURVES_BY_PARAMETER_ID, Curve, InvalidPointError, curve_from_ec_parameters, decode_point
+from agent.icao.lds_registry import DG14, EF_CARD_ACCESS
 
 DomainParameters = Curve | ModpGroup
 
@@ -34,23 +36,8 @@ OID_PACE = OID_BSI_DE + ".2.2.4"
 OID_STANDARDIZED_DOMAIN_PARAMETERS = OID_BSI_DE + ".1.2"
 OID_AA = "2.23.136.1.1.5"
 OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
-OID_PRIME_FIELD = "1.2.840.10045.1.1"
 OID_DH_PUBLIC_NUMBER = "1.2.840.10046.2.1"  # X9.42: DomainParameters p, g, q
 OID_DH_KEY_AGREEMENT = "1.2.840.113549.1.3.1"  # PKCS #3: DHParameter p, g
-
-NAMED_CURVE_OIDS: dict[str, str] = {
-    "1.2.840.10045.3.1.1": "P-192",
-    "1.3.132.0.33": "P-224",
-    "1.2.840.10045.3.1.7": "P-256",
-    "1.3.132.0.34": "P-384",
-    "1.3.132.0.35": "P-521",
-    "1.3.36.3.3.2.8.1.1.3": "brainpoolP192r1",
-    "1.3.36.3.3.2.8.1.1.5": "brainpoolP224r1",
-    "1.3.36.3.3.2.8.1.1.7": "brainpoolP256r1",
-    "1.3.36.3.3.2.8.1.1.9": "brainpoolP320r1",
-    "1.3.36.3.3.2.8.1.1.11": "brainpoolP384r1",
-    "1.3.36.3.3.2.8.1.1.13": "brainpoolP512r1",
-}
 
 KEY_AGREEMENT_DH = "DH"
 KEY_AGREEMENT_ECDH = "ECDH"
@@ -76,11 +63,9 @@ MAX_PARAMETER_BYTES = 1024  # 8192-bit DH primes are already far beyond any docu
 # DER universal tags
 _TAG_INTEGER = 0x02
 _TAG_BIT_STRING = 0x03
-_TAG_OCTET_STRING = 0x04
 _TAG_OID = 0x06
 _TAG_SEQUENCE = 0x30
 _TAG_SET = 0x31
-_TAG_DG14 = 0x6E
 
 
 class _MalformedError(Exception):
@@ -114,12 +99,6 @@ def _children(item: tlv.Tlv, what: str) -> list[tlv.Tlv]:
     if item.tag != _TAG_SEQUENCE:
         raise _MalformedError(f"{what}: expected a SEQUENCE, found tag {item.tag:X}")
     return tlv.decode_all(item.value)
-
-
-def _octets(item: tlv.Tlv, what: str) -> bytes:
-    if item.tag != _TAG_OCTET_STRING:
-        raise _MalformedError(f"{what}: expected an OCTET STRING, found tag {item.tag:X}")
-    return item.value
 
 
 def _bit_string_octets(item: tlv.Tlv, what: str) -> bytes:
@@ -316,7 +295,7 @@ def _pace_arc(protocol_oid: str) -> str:
 # --- parsing -------------------------------------------------------------------------------------
 
 
-def parse_security_infos(data: bytes, *, file: str = "EF.CardAccess") -> SecurityInfos:
+def parse_security_infos(data: bytes, *, file: str = EF_CARD_ACCESS.name) -> SecurityInfos:
     """Parse a SecurityInfos SET (EF.CardAccess, EF.CardSecurity content) or a whole DG14 (tag 6E
     around the SET). Padding bytes 00 or FF after the SET are ignored (cards pad files).
 
@@ -330,7 +309,7 @@ def parse_security_infos(data: bytes, *, file: str = "EF.CardAccess") -> Securit
 
 def _parse(data: bytes) -> SecurityInfos:
     outer, end = tlv.decode_one(data)
-    if outer.tag == _TAG_DG14:
+    if outer.tag == DG14.tag:
         if data[end:].strip(b"\x00\xff"):
             raise _MalformedError("trailing bytes after DG14")
         outer = tlv.decode_single(outer.value)
@@ -475,50 +454,11 @@ def _parse_algorithm_identifier(item: tlv.Tlv, key_agreement: str) -> tuple[Doma
             raise _MalformedError(f"{parameter_id} is no standardized {key_agreement} domain parameter ID")
         return domain, parameter_id
     if algorithm == OID_EC_PUBLIC_KEY and key_agreement == KEY_AGREEMENT_ECDH:
-        return _parse_ec_parameters(parameters), None
+        # A named curve is tolerated although §9.5.2 asks for explicit parameters
+        return curve_from_ec_parameters(parameters.encode()), None
     if algorithm in (OID_DH_PUBLIC_NUMBER, OID_DH_KEY_AGREEMENT) and key_agreement == KEY_AGREEMENT_DH:
         return _parse_dh_parameters(parameters, with_order=algorithm == OID_DH_PUBLIC_NUMBER), None
     raise _MalformedError(f"algorithm {algorithm} does not describe {key_agreement} domain parameters")
-
-
-def _parse_ec_parameters(item: tlv.Tlv) -> Curve:
-    """ECParameters (X9.62 / TR-03111): explicit SpecifiedECDomain, or a named curve (tolerated
-    although §9.5.2 asks for explicit parameters). Explicit parameters equal to a standardised
-    curve yield that curve."""
-    if item.tag == _TAG_OID:
-        name = NAMED_CURVE_OIDS.get(_decode_oid(item))
-        if name is None:
-            raise _MalformedError("unknown named curve")
-        return CURVES_BY_NAME[name]
-    fields = _children(item, "ECParameters")
-    _expect_count(fields, 4, 6, "ECParameters")  # version, fieldID, curve, base, order[, cofactor]
-    if _decode_integer(fields[0], what="ECParameters version") not in (1, 2, 3):
-        raise _MalformedError("unknown ECParameters version")
-    field_id = _children(fields[1], "FieldID")
-    if len(field_id) != 2 or _decode_oid(field_id[0]) != OID_PRIME_FIELD:
-        raise _MalformedError("only prime-field curves are supported")
-    p = _decode_integer(field_id[1], max_bytes=MAX_PARAMETER_BYTES, what="prime p")
-    curve_fields = _children(fields[2], "Curve")
-    if not 2 <= len(curve_fields) <= 3:
-        raise _MalformedError("Curve must hold a, b and an optional seed")
-    a = int.from_bytes(_octets(curve_fields[0], "coefficient a"), "big")
-    b = int.from_bytes(_octets(curve_fields[1], "coefficient b"), "big")
-    base = _octets(fields[3], "base point")
-    n = _decode_integer(fields[4], max_bytes=MAX_PARAMETER_BYTES, what="order n")
-    h = _decode_integer(fields[5], what="cofactor") if len(fields) == 6 else 1
-    if p < 5 or p % 2 == 0 or not (0 <= a < p and 0 <= b < p) or n < 3 or h < 1:
-        raise _MalformedError("explicit curve parameters out of range")
-    length = (p.bit_length() + 7) // 8
-    if len(base) != 1 + 2 * length or base[0] != 0x04:
-        raise _MalformedError("base point is not an uncompressed point")
-    gx, gy = int.from_bytes(base[1 : 1 + length], "big"), int.from_bytes(base[1 + length :], "big")
-    for known in CURVES_BY_NAME.values():
-        if (known.p, known.a, known.b, known.gx, known.gy, known.n, known.h) == (p, a, b, gx, gy, n, h):
-            return known
-    curve = Curve(name="explicit", p=p, a=a, b=b, gx=gx, gy=gy, n=n, h=h)
-    if not is_on_curve(curve, curve.generator):
-        raise _MalformedError("base point is not on the curve")
-    return curve
 
 
 def _parse_dh_parameters(item: tlv.Tlv, *, with_order: bool) -> ModpGroup:

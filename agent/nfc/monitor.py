@@ -1,6 +1,6 @@
 """Card monitoring: a thread that blocks in PC/SC's SCardGetStatusChange and turns card insertion
-and removal (and readers coming and going, and the PC/SC service stopping) into :class:`CardEvent`
-values on a :class:`queue.Queue`.
+and removal (and readers coming and going, and the PC/SC service stopping) into
+:class:`agent.ports.CardEvent` values (the one card-event type) on a :class:`queue.Queue`.
 
 It is started explicitly, and ``stop()`` wakes the blocked call with SCardCancel (repeated, since
 a cancel only reaches a call in progress) and joins the thread. pyscard's own CardMonitor reports
@@ -12,8 +12,6 @@ appearing are noticed through the PnP pseudo-reader ``\\\\?PnP?\\Notification`` 
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import logging
 import queue
 import threading
@@ -36,31 +34,13 @@ from agent.nfc.pcsc import (
     load_scard,
     normalize_hresult,
 )
+from agent.ports import CardEvent, CardEventKind
 
 log = logging.getLogger(__name__)
 
 PNP_NOTIFICATION = "\\\\?PnP?\\Notification"
 RECONNECT_PAUSE = 0.05
 CANCEL_REPEAT = 0.01
-
-
-class CardEventKind(enum.Enum):
-    INSERTED = "inserted"
-    REMOVED = "removed"
-    READER_ADDED = "reader_added"
-    READER_REMOVED = "reader_removed"
-    SERVICE_LOST = "service_lost"
-    SERVICE_BACK = "service_back"
-
-
-@dataclasses.dataclass(frozen=True)
-class CardEvent:
-    """Something that happened at ``at`` (``time.monotonic()``). ``atr`` is set for INSERTED."""
-
-    kind: CardEventKind
-    reader: str = ""
-    atr: bytes | None = None
-    at: float = dataclasses.field(default_factory=time.monotonic)
 
 
 def _present(state: int) -> bool:

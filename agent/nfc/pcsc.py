@@ -401,6 +401,10 @@ class PcscTransport:
         transport does not do: the read logic should stay with short APDUs."""
         return self.protocol == "T=1"
 
+    def link_estimate_ms(self) -> float | None:
+        """A real reader's time is the wall clock's: no model to ask (agent.ports.CardConnection)."""
+        return None
+
     def _read_atr(self) -> bytes:
         hresult, _reader, _state, _protocol, atr = self.scard.SCardStatus(self._card)
         if normalize_hresult(hresult) != SCARD_S_SUCCESS:

@@ -5,7 +5,7 @@ Every frame leaves this module as a 2-D uint8 grey image, since every decoder wa
 conversion is cheapest here. :class:`OpenCvCamera` wraps a ``cv2.VideoCapture`` (or any object with
 ``read`` / ``isOpened`` / ``set`` / ``release``) given to its constructor, so tests can hand in a
 fake; :func:`open_camera` builds the real one from the ``[qr]`` settings and says what to check when
-it cannot. With no webcam, ``cv2.VideoCapture(0).isOpened()`` is simply False (PLATFORM.md).
+it cannot. With no webcam, ``cv2.VideoCapture(0).isOpened()`` is simply False (docs/reference/qr.md "Cameras").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What a decoded QR code says: the CCCD card's code, a VNeID identity code, or something else.
 
 The code printed on a CCCD / Căn cước card is ``ID12|oldID9|Full name|DDMMYYYY|Nam or Nữ|Permanent
-address|DDMMYYYY`` in UTF-8 (reference/CCCD.md "The QR code printed on the card"): parsed by index,
+address|DDMMYYYY`` in UTF-8 (docs/reference/qr.md "The printed QR code"): parsed by index,
 at least 7 fields, extra trailing fields (cards since July 2024) tolerated, the old-ID field may be
 empty, text normalised to NFC. A malformed CCCD payload raises QrFormatError naming the field; the
 error message never contains the field's value.
@@ -11,7 +11,7 @@ How a payload is classified (:func:`classify`, a pure function with no settings)
 1. Surrounding whitespace (a scanner's trailing CR/LF) is ignored.
 2. A payload with a ``|`` is a CCCD payload: only the card's code uses that separator, and a garbled
    one must be reported as a bad CCCD code (with the field), not silently ignored.
-3. Otherwise, a VNeID identity code, whose format is not public (CCCD.md "VNeID"): the app's
+3. Otherwise, a VNeID identity code, whose format is not public (docs/reference/qr.md "VNeID"): the app's
    one-minute QR is treated as an opaque token for the backend to verify. Recognised as either a URL
    on the VNeID host (``vneid.gov.vn`` or a subdomain; a guess to confirm), or a single token of 32 to
    2048 characters drawn from the base64 / base64url / JWT / hex alphabet (letters, digits and
@@ -31,14 +31,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agent.errors import QrFormatError
-from agent.models import Identity
+from agent.models import Identity, Sex
 
 SEPARATOR = "|"
 MIN_FIELDS = 7
 MAX_PAYLOAD_CHARS = 1024  # a real card's payload is 100-300 characters; a QR symbol holds at most 2953 bytes
 FIELD_NAMES = ("id_number", "old_id_number", "full_name", "date_of_birth", "sex", "address", "issue_date")
 OLD_ID_LENGTHS = (9, 12)  # the 9-digit CMND, and the 12-digit CMND issued 2012-2016
-SEX_VALUES = {"nam": "Nam", "nữ": "Nữ"}
 EARLIEST_YEAR = 1900
 LATEST_YEAR = 2100
 
@@ -63,7 +62,7 @@ class CccdQr:
     old_id_number: str = dataclasses.field(repr=False)
     full_name: str = dataclasses.field(repr=False)
     date_of_birth: date = dataclasses.field(repr=False)
-    sex: str = dataclasses.field(repr=False)
+    sex: Sex = dataclasses.field(repr=False)
     address: str = dataclasses.field(repr=False)
     issue_date: date = dataclasses.field(repr=False)
     extra_fields: tuple[str, ...] = dataclasses.field(default=(), repr=False)
@@ -88,7 +87,7 @@ class CccdQr:
             "old_id_number": self.old_id_number,
             "full_name": self.full_name,
             "date_of_birth": self.date_of_birth.isoformat(),
-            "sex": self.sex,
+            "sex": str(self.sex),
             "address": self.address,
             "issue_date": self.issue_date.isoformat(),
         }
@@ -182,7 +181,7 @@ def parse_cccd(text: str) -> CccdQr:
     if not full_name:
         raise QrFormatError("is empty", field="full_name")
     date_of_birth = _parse_date(named["date_of_birth"], "date_of_birth")
-    sex = SEX_VALUES.get(named["sex"].strip().lower())
+    sex = Sex.parse(named["sex"], vietnamese_only=True)
     if sex is None:
         raise QrFormatError(f"expected 'Nam' or 'Nữ', got {_shape(named['sex'].strip())}", field="sex")
     address = " ".join(named["address"].split())

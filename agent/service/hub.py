@@ -1,5 +1,7 @@
-"""Fan-out of desk events (a new result, the reader's state) from the worker threads to every open
-stream of the local API (server-sent events), without blocking the publisher.
+"""Fan-out of desk events (typed values: a new result, the reader's state; see
+:mod:`agent.service.state`) from the worker threads to every open stream of the local API
+(server-sent events), without blocking the publisher. The hub knows nothing of what it carries: the
+API renders each event into JSON.
 
 Each subscriber owns a bounded queue; a subscriber that does not keep up loses its oldest events
 rather than slowing the reader down (the page re-reads ``/api/results/latest`` when it reconnects).
@@ -10,50 +12,60 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import threading
-from collections.abc import Mapping
-from typing import Any
+from typing import Generic, TypeVar
 
 MAX_PENDING = 100
 CLOSED = None  # what a subscription yields once the hub is closed
 
+EventT = TypeVar("EventT")
 
-class Subscription:
+
+@dataclasses.dataclass(frozen=True)
+class HubMessage(Generic[EventT]):
+    """One published event with its sequence number (the SSE ``id``)."""
+
+    id: int
+    event: EventT
+
+
+class Subscription(Generic[EventT]):
     """One reader of the hub, for use on one asyncio loop."""
 
-    def __init__(self, hub: Hub, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, hub: Hub[EventT], loop: asyncio.AbstractEventLoop) -> None:
         self._hub = hub
         self._loop = loop
-        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=MAX_PENDING)
+        self.queue: asyncio.Queue[HubMessage[EventT] | None] = asyncio.Queue(maxsize=MAX_PENDING)
 
-    def deliver(self, event: dict[str, Any] | None) -> None:
+    def deliver(self, message: HubMessage[EventT] | None) -> None:
         """Called from any thread."""
         with contextlib.suppress(RuntimeError):  # the loop is already closed
-            self._loop.call_soon_threadsafe(self._put, event)
+            self._loop.call_soon_threadsafe(self._put, message)
 
-    def _put(self, event: dict[str, Any] | None) -> None:
+    def _put(self, message: HubMessage[EventT] | None) -> None:
         if self.queue.full():
             with contextlib.suppress(asyncio.QueueEmpty):
                 self.queue.get_nowait()
-        self.queue.put_nowait(event)
+        self.queue.put_nowait(message)
 
-    async def get(self, timeout: float) -> dict[str, Any] | None:
-        """The next event; raises TimeoutError after ``timeout`` seconds of silence."""
+    async def get(self, timeout: float) -> HubMessage[EventT] | None:
+        """The next message (None once the hub closed); raises TimeoutError after ``timeout`` s of silence."""
         return await asyncio.wait_for(self.queue.get(), timeout)
 
     def close(self) -> None:
         self._hub.unsubscribe(self)
 
 
-class Hub:
+class Hub(Generic[EventT]):
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._subscribers: list[Subscription] = []
+        self._subscribers: list[Subscription[EventT]] = []
         self._closed = False
         self._ids = itertools.count(1)
 
-    def subscribe(self, loop: asyncio.AbstractEventLoop | None = None) -> Subscription:
+    def subscribe(self, loop: asyncio.AbstractEventLoop | None = None) -> Subscription[EventT]:
         subscription = Subscription(self, loop or asyncio.get_running_loop())
         with self._lock:
             if self._closed:
@@ -62,17 +74,17 @@ class Hub:
                 self._subscribers.append(subscription)
         return subscription
 
-    def unsubscribe(self, subscription: Subscription) -> None:
+    def unsubscribe(self, subscription: Subscription[EventT]) -> None:
         with self._lock:
             if subscription in self._subscribers:
                 self._subscribers.remove(subscription)
 
-    def publish(self, kind: str, data: Mapping[str, Any]) -> None:
-        event = {"id": next(self._ids), "event": kind, "data": dict(data)}
+    def publish(self, event: EventT) -> None:
+        message = HubMessage(next(self._ids), event)
         with self._lock:
             subscribers = list(self._subscribers)
         for subscription in subscribers:
-            subscription.deliver(event)
+            subscription.deliver(message)
 
     @property
     def subscriber_count(self) -> int:

@@ -2,43 +2,35 @@
 citizen: how the identity was obtained (chip, QR, typed), whether the chip proved its data genuine
 (passive authentication) and itself not a copy (chip / active authentication), whether the data
 agree with each other, and what the site's backend said (insurance status, roster seat, notary
-record). Pure: no I/O, no clock.
+record), weighed by the desk's policy (:mod:`agent.service.policy`). Pure: no I/O, no clock.
 
 Reasons are keys of the operator catalogue (:mod:`agent.messages`), so the page, the CLI and the API
-show the same words in Vietnamese and English; they never carry personal data. The entitlement
-status -> verdict tables are those of :mod:`agent.entitlement`.
+show the same words in Vietnamese and English; they never carry personal data.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from agent.entitlement import INSURANCE_VERDICTS, ROSTER_VERDICTS
-from agent.models import BackendCheck, Source, Verdict
-
-# Authenticity badges shown on the desk page
-BADGE_GENUINE = "genuine"
-BADGE_TRUST_UNKNOWN = "trust_anchor_unknown"
-BADGE_FAILED = "failed"
-BADGE_NOT_CHECKED = "not_checked"
+from agent.models import BackendCheck, Badge, ChipEvidence, Source, Status, Verdict
+from agent.service.policy import SitePolicy
 
 # The worse verdict wins: a forged card is rejected whatever the backend says, and "cannot check
 # now" asks the operator to act, which a mere warning does not.
 SEVERITY = {Verdict.VERIFIED: 0, Verdict.WARNING: 1, Verdict.CANNOT_CHECK: 2, Verdict.REJECTED: 3}
 
-STATUS_UNAVAILABLE = "unavailable"
+REASON_QR_CHIP_MISMATCH = "reason.qr_chip_mismatch"
 
 
 @dataclasses.dataclass(frozen=True)
 class Facts:
-    """Everything the verdict depends on. ``authenticity`` is the chip's summary (None unless read
-    from a chip); ``problems`` are reason keys found while putting the identity together."""
+    """Everything the verdict depends on. ``evidence`` is set for a chip read only; ``problems`` are
+    reason keys found while putting the identity together."""
 
     source: Source
-    profile: str
-    authenticity: Mapping[str, Any] | None = None
+    policy: SitePolicy
+    evidence: ChipEvidence | None = None
     check: BackendCheck | None = None
     problems: Sequence[str] = ()
     differences: int = 0  # fields where the chip disagrees with what the notary typed
@@ -51,31 +43,35 @@ class Decision:
     verdict: Verdict
     reasons: tuple[str, ...]
     next_steps: tuple[str, ...]
-    badge: str
+    badge: Badge
 
 
-def authenticity_badge(source: Source, authenticity: Mapping[str, Any] | None) -> str:
-    if source is not Source.CHIP or not authenticity:
-        return BADGE_NOT_CHECKED
-    if authenticity.get("passive") == "failed" or authenticity.get("chip") == "failed":
-        return BADGE_FAILED
-    if authenticity.get("passive") == "ok":
-        return BADGE_GENUINE
-    return BADGE_TRUST_UNKNOWN
+def authenticity_badge(source: Source, evidence: ChipEvidence | None) -> Badge:
+    if source is not Source.CHIP or evidence is None:
+        return Badge.NOT_CHECKED
+    if evidence.failed:
+        return Badge.FAILED
+    if evidence.passive is Status.OK:
+        return Badge.GENUINE
+    return Badge.TRUST_ANCHOR_UNKNOWN
 
 
 def decide(facts: Facts) -> Decision:
     """The verdict, the reasons (catalogue keys, most important first) and what to do next."""
     parts: list[tuple[Verdict, str, str]] = []  # (verdict, reason key, next-step key or "")
-    badge = authenticity_badge(facts.source, facts.authenticity)
+    strict = facts.policy.identity_must_be_proven
+    badge = authenticity_badge(facts.source, facts.evidence)
     parts += _authenticity(facts, badge)
-    parts += [(Verdict.REJECTED if key == "reason.qr_chip_mismatch" else Verdict.WARNING, key,
+    parts += [(Verdict.REJECTED if key == REASON_QR_CHIP_MISMATCH else Verdict.WARNING, key,
                "next.check_documents") for key in facts.problems]
     if facts.old_id_only:
-        parts.append((Verdict.WARNING if facts.profile == "notary" else Verdict.CANNOT_CHECK, "reason.old_id",
-                      "next.ask_new_id"))
+        parts.append((Verdict.WARNING if strict else Verdict.CANNOT_CHECK, "reason.old_id", "next.ask_new_id"))
     if facts.check is not None:
-        parts += _entitlement(facts)
+        parts.append(facts.policy.check_verdict(facts.check))
+        if facts.already_checked_in:
+            parts.append((Verdict.WARNING, "reason.already_checked_in", "next.already_checked_in"))
+        if facts.check.from_cache:
+            parts.append((Verdict.VERIFIED, "reason.offline", ""))
     if facts.differences:
         parts.append((Verdict.WARNING, "reason.notary_differences", "next.check_differences"))
     if not parts:
@@ -88,54 +84,27 @@ def decide(facts: Facts) -> Decision:
     return Decision(verdict, reasons, steps, badge)
 
 
-def _authenticity(facts: Facts, badge: str) -> list[tuple[Verdict, str, str]]:
+def _authenticity(facts: Facts, badge: Badge) -> list[tuple[Verdict, str, str]]:
+    strict = facts.policy.identity_must_be_proven
     if facts.source is Source.QR:
-        step = "next.tap_card" if facts.profile == "notary" else ""
-        return [(Verdict.WARNING if facts.profile == "notary" else Verdict.VERIFIED, "reason.qr_not_signed", step)]
+        return [(Verdict.WARNING if strict else Verdict.VERIFIED, "reason.qr_not_signed",
+                 "next.tap_card" if strict else "")]
     if facts.source is Source.VNEID:
         return [(Verdict.CANNOT_CHECK, "reason.vneid_unverified", "next.tap_card")]
     if facts.source is Source.MANUAL:
-        verdict = Verdict.WARNING if facts.profile == "notary" else Verdict.VERIFIED
-        return [(verdict, "reason.typed", "next.tap_card" if facts.profile == "notary" else "")]
-    authenticity = facts.authenticity or {}
+        return [(Verdict.WARNING if strict else Verdict.VERIFIED, "reason.typed", "next.tap_card" if strict else "")]
+    evidence = facts.evidence
     parts: list[tuple[Verdict, str, str]] = []
-    if authenticity.get("passive") == "failed":
+    if evidence is not None and evidence.passive is Status.FAILED:
         parts.append((Verdict.REJECTED, "reason.passive_failed", "next.refuse_card"))
-    if authenticity.get("chip") == "failed":
+    if evidence is not None and evidence.chip is Status.FAILED:
         parts.append((Verdict.REJECTED, "reason.clone", "next.refuse_card"))
-    if badge == BADGE_TRUST_UNKNOWN:
+    if badge is Badge.TRUST_ANCHOR_UNKNOWN:
         parts.append((Verdict.WARNING, "reason.trust_unknown", "next.load_csca"))
-    if authenticity.get("chip") == "not_supported" and badge != BADGE_FAILED:
-        # Without chip or active authentication a copied chip cannot be told from the original:
-        # a notary must know, a clinic need not be stopped by it.
-        verdict = Verdict.WARNING if facts.profile == "notary" else Verdict.VERIFIED
-        parts.append((verdict, "reason.no_clone_check", "next.check_documents"))
-    if badge == BADGE_GENUINE:
+    if evidence is not None and evidence.chip is Status.NOT_SUPPORTED and badge is not Badge.FAILED:
+        # Without chip or active authentication a copied chip cannot be told from the original.
+        parts.append((Verdict.WARNING if strict else Verdict.VERIFIED, "reason.no_clone_check",
+                      "next.check_documents"))
+    if badge is Badge.GENUINE:
         parts.append((Verdict.VERIFIED, "reason.genuine", ""))
     return parts
-
-
-def _entitlement(facts: Facts) -> list[tuple[Verdict, str, str]]:
-    check = facts.check
-    assert check is not None
-    parts: list[tuple[Verdict, str, str]] = []
-    if check.kind == "insurance":
-        verdict = INSURANCE_VERDICTS.get(check.status, Verdict.CANNOT_CHECK)
-        step = {"expired": "next.insurance_expired", "suspended": "next.insurance_expired",
-                "not_found": "next.insurance_not_found"}.get(check.status, "next.backend_down")
-        parts.append((verdict, f"check.insurance.{_known(check.status, INSURANCE_VERDICTS)}", step))
-    elif check.kind == "roster":
-        verdict = ROSTER_VERDICTS.get(check.status, Verdict.CANNOT_CHECK)
-        step = "next.not_on_roster" if check.status == "not_on_roster" else "next.backend_down"
-        parts.append((verdict, f"check.roster.{_known(check.status, ROSTER_VERDICTS)}", step))
-        if facts.already_checked_in and check.status == "on_roster":
-            parts.append((Verdict.WARNING, "reason.already_checked_in", "next.already_checked_in"))
-    elif check.kind == "notary":
-        parts.append((Verdict.VERIFIED, "check.notary.recorded", ""))
-    if check.from_cache:
-        parts.append((Verdict.VERIFIED, "reason.offline", ""))
-    return parts
-
-
-def _known(status: str, table: Mapping[str, Verdict]) -> str:
-    return status if status in table else STATUS_UNAVAILABLE

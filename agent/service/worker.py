@@ -1,12 +1,11 @@
 """The reader loop: a card tapped or a QR code shown is verified with nobody clicking.
 
 Two background threads, started by ``serve`` and ``demo`` only (never on import): one takes the
-card monitor's events (INSERTED -> connect -> :meth:`DeskService.verify_chip` -> close), one runs
-the QR scanning loop and hands every new code to :meth:`DeskService.verify_qr_text`. The devices
-come from the composition root as plain callables, so this module knows neither pyscard nor OpenCV:
-``connect(reader)`` opens a Transport to the card on a reader; ``qr_codes(stop)`` yields the text of
-each new code until ``stop`` is set, and raises CameraUnavailableError when there is no camera (the
-loop then retries now and then and reports the camera as unavailable).
+card source's events (INSERTED -> connect -> :meth:`DeskService.verify_chip` -> close), one runs
+the QR scanning loop and hands every new code to :meth:`DeskService.verify_qr_text`. The devices come
+from the wiring through the ports (:class:`agent.ports.CardSource`, :data:`agent.ports.QrCodeSource`),
+so this module knows neither pyscard nor OpenCV. A camera that is unavailable is retried now and then
+and reported as unavailable.
 """
 
 from __future__ import annotations
@@ -14,10 +13,11 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from agent.errors import AgentError, CameraUnavailableError, OperationCancelledError
+from agent.ports import CardConnection, CardEventKind, CardSource, QrCodeSource
 from agent.service.desk import DeskService
 
 log = logging.getLogger(__name__)
@@ -25,29 +25,18 @@ log = logging.getLogger(__name__)
 POLL_S = 0.2
 CAMERA_RETRY_S = 10.0
 
-KIND_INSERTED = "inserted"
-KIND_REMOVED = "removed"
-
-
-def event_kind(event: Any) -> str:
-    """The kind of a card event as text (agent.nfc.monitor.CardEventKind values, or plain strings)."""
-    kind = getattr(event, "kind", event)
-    return str(getattr(kind, "value", kind))
-
 
 class ReaderWorker:
     def __init__(
         self,
         service: DeskService,
         *,
-        card_events: queue.Queue[Any] | None = None,
-        connect: Callable[[str], Any] | None = None,
-        qr_codes: Callable[[threading.Event], Iterator[str]] | None = None,
+        cards: CardSource | None = None,
+        qr_codes: QrCodeSource | None = None,
         camera_retry_s: float = CAMERA_RETRY_S,
     ) -> None:
         self.service = service
-        self.card_events = card_events
-        self.connect = connect
+        self.cards = cards
         self.qr_codes = qr_codes
         self.camera_retry_s = camera_retry_s
         self._stop = threading.Event()
@@ -65,7 +54,7 @@ class ReaderWorker:
         if self.running:
             return
         self._stop.clear()
-        if self.card_events is not None and self.connect is not None:
+        if self.cards is not None:
             self._spawn(self._card_loop, "desk-cards")
         if self.qr_codes is not None:
             self._spawn(self._qr_loop, "desk-qr")
@@ -89,31 +78,30 @@ class ReaderWorker:
     # --- cards ----------------------------------------------------------------------------------
 
     def _card_loop(self) -> None:
-        assert self.card_events is not None
+        assert self.cards is not None
+        events = self.cards.events
         while not self._stop.is_set():
             try:
-                event = self.card_events.get(timeout=POLL_S)
+                event = events.get(timeout=POLL_S)
             except queue.Empty:
                 continue
-            kind = event_kind(event)
-            reader = str(getattr(event, "reader", ""))
-            if kind == KIND_INSERTED:
-                self.handle_tap(reader)
-            elif kind == KIND_REMOVED:
+            if event.kind is CardEventKind.INSERTED:
+                self.handle_tap(event.reader)
+            elif event.kind is CardEventKind.REMOVED:
                 with self._lock:
                     if self._read_cancel is not None:
                         self._read_cancel.set()
 
     def handle_tap(self, reader: str) -> None:
         """One card put on ``reader``: open it, verify it, close the connection whatever happens."""
-        assert self.connect is not None
+        assert self.cards is not None
         cancel = threading.Event()
         with self._lock:
             self._read_cancel = cancel
-        transport = None
+        connection: CardConnection | None = None
         try:
-            transport = self.connect(reader)
-            self.service.verify_chip(transport, reader=reader, cancel=cancel)
+            connection = self.cards.connect(reader)
+            self.service.verify_chip(connection, reader=reader, cancel=cancel)
         except AgentError as error:
             self.service.report_read_error(error, reader=reader)
         except Exception:  # a bug must not end the reader loop of a desk
@@ -122,9 +110,9 @@ class ReaderWorker:
         finally:
             with self._lock:
                 self._read_cancel = None
-            if transport is not None:
+            if connection is not None:
                 try:
-                    transport.close()
+                    connection.close()
                 except AgentError as error:
                     log.debug("closing the card connection failed: %s", type(error).__name__)
             self.reads += 1  # counted once the connection is closed: the card may leave now

@@ -1,7 +1,7 @@
 """The seeded world the mock backends serve: Vietnamese citizens (names and addresses with
-diacritics, 12-digit ID numbers laid out as reference/CCCD.md describes), their health-insurance
-(BHYT) cards with the registered first-contact facility, and driving-test sessions of about 300
-candidates each.
+diacritics, 12-digit ID numbers laid out as docs/reference/card.md "The ID number" describes), their
+health-insurance (BHYT) cards with the registered first-contact facility, and driving-test sessions of
+about 300 candidates each.
 
 Everything comes from one ``random.Random(seed)``: the same seed gives the same people, cards and
 rosters, so tests and the demo can name them. Dates are laid out around ``today`` so that "valid" and

@@ -1,7 +1,7 @@
 """Frames to and from files for tests and demos: a video file written with ``cv2.VideoWriter`` plays
-the webcam (PLATFORM.md: with no webcam, files are the camera), image files give single frames, and
-:func:`card_video` scripts a scene where a card with its QR code enters, is held, leaves and comes
-back, for the scanner's de-duplication."""
+the webcam (docs/reference/qr.md "Cameras": with no webcam, files are the camera), image files give
+single frames, and :func:`card_video` scripts a scene where a card with its QR code enters, is held,
+leaves and comes back, for the scanner's de-duplication."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Seeded random Vietnamese people and text for the QR corpus: names and addresses with diacritics
-(short and long, title case and upper case), 12-digit ID numbers laid out as CCCD.md describes, and
-the printed-card QR payload ``ID12|oldID9|name|DDMMYYYY|Nam/Nữ|address|DDMMYYYY`` (CCCD.md "The QR
-code printed on the card").
+(short and long, title case and upper case), 12-digit ID numbers laid out as docs/reference/card.md
+"The ID number" describes, and the printed-card QR payload
+``ID12|oldID9|name|DDMMYYYY|Nam/Nữ|address|DDMMYYYY`` (docs/reference/qr.md "The printed QR code").
 
 The payload is formatted here, on its own, and never with the agent's parser: a bug shared by the
 two sides could otherwise pass every test. Every function takes a ``random.Random`` so that a corpus

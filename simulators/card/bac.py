@@ -3,8 +3,8 @@ mechanism 6): GET CHALLENGE hands out RND.IC; EXTERNAL AUTHENTICATE checks the t
 cryptogram E.IFD ‖ M.IFD, answers E.IC ‖ M.IC and yields the session keys KSEnc/KSMAC (§9.7.1, §9.7.4)
 and the starting SSC (§9.8.6.3).
 
-Written independently of the host's BAC (DESIGN.md rule 5). Every failure of the terminal's proof is
-answered 6300 and forgets the challenge, so each attempt needs a fresh GET CHALLENGE.
+Written independently of the host's BAC (docs/architecture.md "Layers", rule 5). Every failure of the
+terminal's proof is answered 6300 and forgets the challenge, so each attempt needs a fresh GET CHALLENGE.
 """
 
 from __future__ import annotations

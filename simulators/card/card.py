@@ -10,7 +10,8 @@ Forum Type 4 tag, the quirks of :class:`~simulators.card.image.CardBehaviour`, i
 :class:`~simulators.card.faults.Faults`, and a running estimate of the same exchange on a real reader
 (:mod:`simulators.card.link`).
 
-Nothing here imports the host side of the protocols (DESIGN.md rule 5).
+Nothing here imports the host side of the protocols (docs/architecture.md "Layers", rule 5: the
+simulated card is written on its own).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ restarts with the derived keys and SSC 0 (§6.2.2, §9.8.2).
 Both command paths of §6.2.4 are served: MSE:Set KAT (P1P2 41A6, DO'91' ephemeral key, 3DES only)
 and MSE:Set AT (P1P2 41A4, DO'80' protocol OID) followed by GENERAL AUTHENTICATE (DO'7C' { DO'80'
 ephemeral key }). The response to the last command is still protected with the old keys; the card
-switches afterwards. Written independently of the host's Chip Authentication (DESIGN.md rule 5).
+switches afterwards. Written independently of the host's Chip Authentication (docs/architecture.md
+"Layers", rule 5).
 """
 
 from __future__ import annotations

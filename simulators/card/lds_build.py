@@ -1,7 +1,7 @@
 """Encoders for the files of the simulated CCCD, written from the specifications and independent of the
 host's parsers: the TD1 MRZ and DG1 (Doc 9303-3/-5, -10 §4.7.1), EF.COM (-10 §4.6.1), DG2 as an
 ISO/IEC 19794-5 facial record inside the CBEFF biometric templates 7F61/7F60/A1/5F2E (-10 §4.7.2), DG3
-as an empty fingerprint group, DG13 in the Vietnamese DER layout of reference/CCCD.md, the
+as an empty fingerprint group, DG13 in the Vietnamese DER layout of docs/reference/card.md "DG13", the
 SecurityInfos of EF.CardAccess and DG14 (PACEInfo, ChipAuthenticationInfo,
 ChipAuthenticationPublicKeyInfo, ActiveAuthenticationInfo; -11 §9.2), DG15 (SubjectPublicKeyInfo) and
 EF.SOD: a CMS SignedData (RFC 5652) over the LDSSecurityObject (-10 §4.6.2, -12), with signed attributes
@@ -151,9 +151,9 @@ def td1_lines(
     issuing_state: str = "VNM",
     nationality: str = "VNM",
 ) -> tuple[str, str, str]:
-    """The three 30-character lines of a CCCD MRZ. As in the public sample of reference/CCCD.md the
-    optional data of line 1 is the 12-digit ID number, '<<', then the check digit of that number
-    (confirm: seen on one card)."""
+    """The three 30-character lines of a CCCD MRZ. As in the public sample of docs/reference/card.md
+    "The MRZ and the BAC key" the optional data of line 1 is the 12-digit ID number, '<<', then the
+    check digit of that number (confirm: seen on one card)."""
     document = document_number.ljust(9, "<")
     optional_1 = (id_number + "<<" + check_digit(id_number)).ljust(15, "<")[:15]
     line1 = "ID" + issuing_state + document + check_digit(document) + optional_1
@@ -248,7 +248,7 @@ def encode_dg3_empty() -> bytes:
     return tlv.encode(TAG_DG3, tlv.encode(TAG_BIOMETRIC_GROUP, tlv.encode(TAG_INSTANCE_COUNT, b"\x00")))
 
 
-# --- DG13 (reference/CCCD.md) ---------------------------------------------------------------------
+# --- DG13 (docs/reference/card.md "DG13") ---------------------------------------------------------
 
 Dg13Value = str | tuple[str, ...] | None
 PRINTABLE_FIELDS = frozenset({1, 3, 11, 15, 16})
@@ -276,7 +276,7 @@ def _oid(dotted: str) -> bytes:
 
 
 def dg13_fields(person: Person) -> dict[int, Dg13Value]:
-    """The DG13 field values of ``person``, numbered as in reference/CCCD.md."""
+    """The DG13 field values of ``person``, numbered as in docs/reference/card.md "DG13"."""
     return {
         1: person.id_number,
         2: person.full_name,

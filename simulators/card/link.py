@@ -22,9 +22,9 @@ Every number below is an ASSUMPTION with its reasoning, not a measurement; chang
 - ``turnaround_ms`` 3.0 per APDU: a USB CCID reader, its driver and PC/SC (brief of issue 4).
 - ``chip_dispatch_ms`` 1.0 per APDU: the chip's operating system parsing a command, file access.
 - ``ec_mult_256_ms`` 90: one scalar multiplication on a 256-bit curve. Derived from the only
-  measurement of a CCCD we have (reference/CCCD.md, a phone): BAC ~50 ms for 2 APDUs (so ~25 ms per
-  APDU of phone overhead, BAC's own crypto being negligible) and Chip Authentication ~230 ms for 2
-  APDUs, leaving ~180 ms of chip time for an ECDH with public-key validation: ~2 multiplications.
+  measurement of a CCCD we have (docs/reference/card.md "Timings", a phone): BAC ~50 ms for 2 APDUs
+  (so ~25 ms per APDU of phone overhead, BAC's own crypto being negligible) and Chip Authentication
+  ~230 ms for 2 APDUs, leaving ~180 ms of chip time for an ECDH with public-key validation: ~2 multiplications.
   Other sizes scale with the cube of the size (scalar length x field multiplication cost).
 - ``modexp_2048_224_ms`` 90: one DH exponentiation, 2048-bit modulus, 224-bit exponent; assumed to
   cost about an EC multiplication of similar strength; scales with exponent bits x modulus bits^2.

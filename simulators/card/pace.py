@@ -4,10 +4,10 @@ and password; a chain of GENERAL AUTHENTICATE commands then runs the encrypted n
 point encoding of Appendix B), the anonymous key agreement and the exchange of authentication tokens
 (§4.4.3.4), for every cipher suite (3DES, AES-128/192/256).
 
-Written independently of the host's PACE (DESIGN.md rule 5): it shares only the block ciphers, MACs,
-KDF, BER-TLV and the curve / MODP arithmetic. This module also holds the small group abstraction the
-card's Chip Authentication reuses. Every refusal raises :class:`PaceError` with the status word the
-card answers.
+Written independently of the host's PACE (docs/architecture.md "Layers", rule 5): it shares only the
+block ciphers, MACs, KDF, BER-TLV and the curve / MODP arithmetic. This module also holds the small
+group abstraction the card's Chip Authentication reuses. Every refusal raises :class:`PaceError` with
+the status word the card answers.
 """
 
 from __future__ import annotations

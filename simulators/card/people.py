@@ -1,9 +1,10 @@
 """Synthetic but realistic Vietnamese person records for the simulated CCCD, reproducible from a seed:
 names and addresses with their diacritics (Unicode NFC), the 12-digit personal identification number
-laid out as in reference/CCCD.md (3-digit province of birth registration, century-and-sex digit,
-2-digit birth year, 6 digits), the old 9-digit CMND number for people old enough to have had one, and
-card dates that follow the renewal ages of the Law on Citizen Identification (valid until the 25th,
-40th or 60th birthday; a card issued within the 2 years before such an age lasts to the next one).
+laid out as in docs/reference/card.md "The ID number" (3-digit province of birth registration,
+century-and-sex digit, 2-digit birth year, 6 digits), the old 9-digit CMND number for people old
+enough to have had one, and card dates that follow the renewal ages of the Law on Citizen
+Identification (valid until the 25th, 40th or 60th birthday; a card issued within the 2 years before
+such an age lasts to the next one).
 
 Nobody here is real: every record is drawn from small tables of common names and places.
 """
@@ -128,7 +129,7 @@ class Person:
 
     @property
     def can(self) -> str:
-        """The PACE CAN of a CCCD: the last 6 digits of the ID number (reference/CCCD.md)."""
+        """The PACE CAN of a CCCD: the last 6 digits of the ID number (docs/reference/card.md "Access control")."""
         return self.id_number[-6:]
 
     @property
@@ -137,7 +138,7 @@ class Person:
         return self.id_number[-9:]
 
     def qr_text(self) -> str:
-        """The text of the QR code printed on the card (reference/CCCD.md)."""
+        """The text of the QR code printed on the card (docs/reference/qr.md "The printed QR code")."""
         return "|".join(
             (
                 self.id_number,

@@ -37,7 +37,7 @@ PARAMETER_ID_BRAINPOOL_P384 = 16
 PACE_CCCD = PaceSetup(PACE_ECDH_GM_AES_128, PARAMETER_ID_BRAINPOOL_P256)
 
 # Largest plain READ BINARY answer that fits a short response APDU under secure messaging
-# (reference/ICAO-VECTORS.md): 223 bytes with AES, 231 with 3DES.
+# (docs/reference/worked-examples.md "Read sizes under secure messaging"): 223 bytes with AES, 231 with 3DES.
 SHORT_MAX_LE_AES = 223
 SHORT_MAX_LE_3DES = 231
 

@@ -2,8 +2,8 @@
 decrypting protected command APDUs and protecting responses, with 3DES (retail MAC, zero IV) or AES
 (CMAC, IV = E(KSEnc, SSC)), the send sequence counter incremented before every command and response.
 
-Written independently of the host's secure messaging (DESIGN.md rule 5); only the block-cipher, MAC
-and BER-TLV primitives are shared. A command that fails verification raises :class:`SmError` carrying
+Written independently of the host's secure messaging (docs/architecture.md "Layers", rule 5); only the
+block-cipher, MAC and BER-TLV primitives are shared. A command that fails verification raises :class:`SmError` carrying
 the status word the card answers (6987 missing data objects, 6988 incorrect data objects); the card then
 answers that status word without protection and forgets the session (§9.8.5).
 """

@@ -15,7 +15,7 @@ from simulators.card.faults import CardGoneError
 
 
 class InProcessTransport:
-    """Transport (DESIGN.md "Key shapes") to a simulated card in the same process."""
+    """Transport (docs/architecture.md "Key types") to a simulated card in the same process."""
 
     def __init__(self, card: SimulatedCard) -> None:
         self.card = card

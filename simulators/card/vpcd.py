@@ -1,9 +1,10 @@
 """The bridge that puts a simulated card behind a real PC/SC stack: it connects to the vpcd reader driver
 of pcscd (vsmartcard; reader "Virtual PCD 00 00" on TCP 35963) and answers its messages, so pcscd shows
-a card in that reader. Wire protocol (reference/PLATFORM.md): every message is a 2-byte big-endian length
-and a payload; a 1-byte payload is a control (0 power off, 1 power on, 2 reset, 4 send the ATR), a longer
-one a command APDU answered by the response APDU. vpcd counts the card present while its client is
-connected and answers the ATR request it polls with, so removing the card means closing the socket.
+a card in that reader. Wire protocol (docs/reference/platform.md "The vpcd wire protocol"): every
+message is a 2-byte big-endian length and a payload; a 1-byte payload is a control (0 power off, 1 power
+on, 2 reset, 4 send the ATR), a longer one a command APDU answered by the response APDU. vpcd counts
+the card present while its client is connected and answers the ATR request it polls with, so removing
+the card means closing the socket.
 
 Latency: TCP_NODELAY once, TCP_QUICKACK before every recv, and each answer sent in one write (length and
 payload together), or Nagle's algorithm meets delayed ACKs and every APDU costs about 40 ms.

@@ -27,7 +27,7 @@ def desk(tmp_path) -> Iterator[Desk]:
 def api(desk):
     return create_api(desk.service, token=TOKEN, allowed_origins=(PARTNER,),
                       status=lambda: {"readers": {"state": "ok", "readers": []}, "camera": {"state": "disabled"}},
-                      sync_status=lambda: desk.store.outbox_status().to_json(),
+                      sync_status=lambda: desk.store.outbox.status().to_json(),
                       page_config={"banners": ["desk.demo_banner"]})
 
 

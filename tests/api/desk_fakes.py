@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from agent.audit import AuditKeys, AuditLog
-from agent.checks.licensing import ExamSessionInfo, Roster, RosterEntry
-from agent.entitlement import Entitlement
 from agent.errors import AgentError, BackendUnavailableError, OperationCancelledError
-from agent.models import BackendCheck, Identity
+from agent.icao.apdu import ResponseApdu
+from agent.models import BackendCheck, ChipEvidence, ExamSessionInfo, Identity, Roster, RosterEntry, Status
+from agent.ports import ChipKeys, ChipRead, ReadStats
+from agent.receipt import ReceiptKey
 from agent.service.desk import DeskService
+from agent.service.entitlement import Entitlement
 from agent.service.hub import Hub
+from agent.service.policy import policy_for
 from sync.keys import KeyFile
 from sync.store import Store
 
@@ -28,6 +31,7 @@ NAME_HANG = "Nguyễn Thị Thu Hằng"
 NAME_BINH = "Trần Văn Bình"
 SESSION = "SH-38-20250314-B2"
 AUDIT_SECRET = bytes(range(32))
+RECEIPT_SEED = bytes(range(32, 64))
 
 
 def qr_text(id_number: str = ID_HANG, name: str = NAME_HANG, dob: str = "06051987", sex: str = "Nữ") -> str:
@@ -88,48 +92,65 @@ class FakeLicensing:
         return BackendCheck("roster", "not_on_roster", {"session_id": session_id}, checked_at=datetime.now(UTC))
 
 
-@dataclasses.dataclass(frozen=True)
-class FakeChipRead:
-    identity: Identity
-    authenticity: dict[str, Any]
-    access_method: str = "PACE-CAN"
-    stats: dict[str, Any] = dataclasses.field(default_factory=lambda: {"apdus": 40, "bytes": 22000})
-    face_image: bytes | None = b"\xff\xd8\xff\xe0 a face \xff\xd9"
-    receipt: dict[str, Any] = dataclasses.field(default_factory=lambda: {"files": {"DG1": "ab" * 32}})
+FACE = b"\xff\xd8\xff\xe0 a face \xff\xd9"
 
 
-GENUINE = {"passive": "ok", "chip": "ok", "reasons": []}
-TAMPERED = {"passive": "failed", "chip": "ok", "reasons": ["DG13 hash does not match the SOD"]}
-CLONE = {"passive": "ok", "chip": "failed", "reasons": ["chip authentication failed"]}
-UNKNOWN_CSCA = {"passive": "unknown", "chip": "ok", "reasons": ["no trusted CSCA for the document signer"]}
+def evidence(passive: Status, chip: Status, *reasons: str) -> ChipEvidence:
+    return ChipEvidence(passive=passive, chip=chip, access_method="PACE-CAN", reasons=reasons)
+
+
+GENUINE = evidence(Status.OK, Status.OK)
+TAMPERED = evidence(Status.FAILED, Status.OK, "DG13 hash does not match the SOD")
+CLONE = evidence(Status.OK, Status.FAILED, "chip authentication failed")
+UNKNOWN_CSCA = evidence(Status.UNKNOWN, Status.OK, "no trusted CSCA for the document signer")
+
+
+def FakeChipRead(identity: Identity, authenticity: ChipEvidence, *, face_image: bytes | None = FACE,
+                 receipt: dict[str, Any] | None = None) -> ChipRead:
+    """A finished chip read as the chip reader would answer it."""
+    return ChipRead(identity, authenticity, ReadStats(apdus=40, bytes_sent=2000, bytes_received=20000, elapsed_ms=80.0,
+                                                      cpu_ms=20.0),
+                    face_image=face_image, face_mime_type="image/jpeg" if face_image else None,
+                    receipt=receipt if receipt is not None else {"files": {"DG1": "ab" * 32}})
 
 
 @dataclasses.dataclass
 class FakeCard:
-    """What the fake reader 'reads': a chip read, or an error raised during the read."""
+    """What the fake reader 'reads' (a CardConnection): a chip read, or an error raised during the read."""
 
-    read: FakeChipRead | AgentError
+    read: ChipRead | AgentError
     closed: bool = False
+    reader: str = "Fake reader"
+    extended_length_possible: bool = True
+
+    def transmit(self, apdu: bytes) -> ResponseApdu:
+        raise AssertionError("the fake chip reader never sends APDUs")
+
+    def link_estimate_ms(self) -> float | None:
+        return None
 
     def close(self) -> None:
         self.closed = True
 
 
 class FakeChipReader:
+    """A ChipReader answering what the FakeCard holds, recording the keys it was given."""
+
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
 
-    def __call__(self, transport: FakeCard, *, id_number: str | None = None, can: str | None = None, mrz: Any = None,
-                 transaction_id: str, progress: Any = None, cancel: Callable[[], bool] | None = None) -> FakeChipRead:
-        self.calls.append({"id_number": id_number, "mrz": mrz, "transaction_id": transaction_id})
+    def read(self, connection: FakeCard, keys: ChipKeys, *, transaction_id: str,
+             progress: Callable[[str, int, int], None] | None = None,
+             cancel: Callable[[], bool] | None = None) -> ChipRead:
+        self.calls.append({"id_number": keys.id_number, "mrz": keys.mrz, "transaction_id": transaction_id})
         if progress is not None:
             progress("DG2", 1000, 20000)
             progress("DG2", 20000, 20000)
         if cancel is not None and cancel():
             raise OperationCancelledError("cancelled")
-        if isinstance(transport.read, AgentError):
-            raise transport.read
-        return transport.read
+        if isinstance(connection.read, AgentError):
+            raise connection.read
+        return connection.read
 
 
 @dataclasses.dataclass
@@ -153,8 +174,8 @@ def make_desk(folder: Path, profile: str = "clinic", *, insurance: FakeInsurance
     audit = AuditLog(folder / "audit.jsonl", AuditKeys(AUDIT_SECRET), operator=operator, site_id="bv-test")
     insurance = insurance or FakeInsurance()
     licensing = licensing or FakeLicensing()
-    entitlement = Entitlement(store, insurance, licensing, site_id="bv-test", operator=operator)
+    entitlement = Entitlement(store, insurance, licensing)
     chip = FakeChipReader()
-    service = DeskService(store=store, entitlement=entitlement, audit=audit, profile=profile, read_chip=chip,
-                          hub=Hub())
+    service = DeskService(store=store, entitlement=entitlement, policy=policy_for(profile), audit=audit,
+                          chip_reader=chip, hub=Hub(), receipt_key=ReceiptKey(RECEIPT_SEED))
     return Desk(service, store, audit, insurance, licensing, chip, folder)

@@ -1,4 +1,4 @@
-"""The composition root (agent.app) and ``python -m agent serve``: the real store, syncer, backend
+"""The wiring of a desk (agent.wiring.production) and ``python -m agent serve``: the real store, syncer, backend
 clients and audit log wired around the desk service against the mock backends; the exam roster kept
 for offline check-in from the start; the status the page shows; serve started and stopped by signal."""
 
@@ -16,10 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.app import build_agent
 from agent.audit import verify_log
 from agent.models import Verdict
 from agent.settings import load_settings
+from agent.wiring.production import build_agent
 from simulators.backends.data import build_world
 from simulators.backends.server import MockBackends
 
@@ -63,7 +63,7 @@ def test_exam_desk_keeps_the_roster_offline_and_syncs_check_ins(tmp_path, backen
     agent = build_agent(settings_for(tmp_path, backends, "exam"), use_pcsc=False, use_camera=False, token="t")
     try:
         agent.start()
-        wait_for(lambda: agent.store.roster_info() is not None)  # downloaded at start
+        wait_for(lambda: agent.store.rosters.info() is not None)  # downloaded at start
         session = min(world.sessions.values(), key=lambda s: s.exam_date)
         first, second = session.candidates[0], session.candidates[1]
 
@@ -80,8 +80,8 @@ def test_exam_desk_keeps_the_roster_offline_and_syncs_check_ins(tmp_path, backen
         assert status["sync"]["pending"] == 1
 
         backends.clear_faults()
-        agent.sync_loop.wake()
-        wait_for(lambda: agent.store.outbox_status().pending == 0, timeout=15)
+        agent.sync_thread.wake()
+        wait_for(lambda: agent.store.outbox.status().pending == 0, timeout=15)
         assert agent.status()["backend"]["state"] == "online"
         delivered = [e for e in backends.events() if e.get("event_id") == offline.result_id]
         assert len(delivered) == 1

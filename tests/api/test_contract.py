@@ -37,7 +37,7 @@ def test_no_token_on_a_verification_is_401_and_nothing_happens(client, desk, pat
     assert client.post(path, json=body).status_code == 401
     assert client.post(path, json=body, headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.post(path, json=body, headers={"Authorization": f"Basic {TOKEN}"}).status_code == 401
-    assert desk.store.count_results() == 0 and desk.insurance.calls == 0
+    assert desk.store.results.count() == 0 and desk.insurance.calls == 0
 
 
 @pytest.mark.parametrize("headers", [{"Authorization": f"Bearer {TOKEN}"}, {"X-Agent-Token": TOKEN},
@@ -72,7 +72,7 @@ def test_foreign_origin_is_refused_even_with_the_token(client, desk, auth, origi
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden_origin"
     assert "access-control-allow-origin" not in response.headers
-    assert desk.store.count_results() == 0
+    assert desk.store.results.count() == 0
 
 
 def test_foreign_preflight_is_refused(client):
@@ -142,7 +142,7 @@ def test_bad_input_is_422_with_a_clear_message(client, desk, auth, path, body, f
         assert error["message"].startswith(f"{field}: ") or f"{field}:" in error["message"]
         assert any(f["field"] == field for f in error["fields"])
     assert "Tên" not in error["message"] and "Địa chỉ" not in error["message"]  # values are not echoed
-    assert desk.store.count_results() == 0
+    assert desk.store.results.count() == 0
 
 
 def test_malformed_json_is_422(client, auth):

@@ -11,7 +11,7 @@ from PIL import Image
 
 from tests.icao.pki_fixtures import wrap
 
-# The TD1 sample of reference/CCCD.md (a public sample; check digits valid).
+# The TD1 sample of docs/reference/card.md "The MRZ and the BAC key" (a public sample; check digits valid).
 CCCD_MRZ = "IDVNM0930470641001093047064<<2" + "9301054M3301052VNM<<<<<<<<<<<8" + "UNG<<HOANG<HIEP<<<<<<<<<<<<<<<"
 # Doc 9303-4 Appendix A specimen (TD3).
 TD3_MRZ = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<" + "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
@@ -102,7 +102,7 @@ def dg2_with_image(image: bytes, data_type: int, width: int = 60, height: int = 
 
 # --- DG13 ----------------------------------------------------------------------------------------
 
-# Every field of reference/CCCD.md with full Vietnamese text (a fictional person).
+# Every field of docs/reference/card.md "DG13" with full Vietnamese text (a fictional person).
 FULL_DG13: dict[int, object] = {
     1: ("printable", "001093047064"),
     2: "Nguyễn Thị Hồng Nhung",
@@ -142,7 +142,7 @@ def encode_dg13(
     fields: dict[int, object] | None = None,
     *,
     version: int = 1,
-    oid: str = "1.0.10646.1.0.8",  # as reference/CCCD.md names it
+    oid: str = "1.0.10646.1.0.8",  # as docs/reference/card.md "DG13" names it
     container: int = SET,
 ) -> bytes:
     chosen = FULL_DG13 if fields is None else fields

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
+from agent.icao import ec as icao_ec
 from agent.icao import pki
 
 NOW = datetime(2025, 6, 1, 9, 30, tzinfo=UTC)
@@ -205,16 +206,8 @@ def with_explicit_curve(certificate_der: bytes, issuer_key: PrivateKey, *, hash_
     certificate = asn1_x509.Certificate.load(certificate_der)
     tbs = certificate["tbs_certificate"]
     spki = tbs["subject_public_key_info"]
-    curve_name = spki["algorithm"]["parameters"].chosen.native
-    lookup = {
-        "secp256r1": "secp256r1",
-        "secp384r1": "secp384r1",
-        "secp521r1": "secp521r1",
-        "brainpoolp256r1": "brainpoolP256r1",
-        "brainpoolp384r1": "brainpoolP384r1",
-        "brainpoolp512r1": "brainpoolP512r1",
-    }
-    p, a, b, gx, gy, n = pki.curve_parameters(lookup[curve_name])
+    curve = icao_ec.CURVES_BY_OID[spki["algorithm"]["parameters"].chosen.dotted]
+    p, a, b, gx, gy, n = curve.p, curve.a, curve.b, curve.gx, curve.gy, curve.n
     size = (p.bit_length() + 7) // 8
     domain = keys.SpecifiedECDomain(
         {

@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from asn1crypto import keys as asn1_keys
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from agent.errors import DocumentError
+from agent.icao import ec as icao_ec
 from agent.icao.active_auth import (
     challenge_for_transaction,
     perform_active_authentication,
@@ -102,6 +104,39 @@ def test_ecdsa_with_named_algorithm() -> None:
 def test_unreadable_public_key_is_a_document_error() -> None:
     with pytest.raises(DocumentError, match="DG15"):
         verify_active_authentication(b"\x30\x03\x02\x01\x00", CHALLENGE, b"\x00" * 8)
+
+
+def _ec_spki(parameters: asn1_keys.ECDomainParameters, point: bytes) -> bytes:
+    algorithm = {"algorithm": "ec", "parameters": parameters}
+    return asn1_keys.PublicKeyInfo({"algorithm": algorithm, "public_key": point}).dump()
+
+
+def test_a_dg15_key_on_explicit_parameters_is_used_as_its_named_curve() -> None:
+    key = ec.generate_private_key(ec.BrainpoolP256R1())
+    table = icao_ec.BRAINPOOL_P256R1
+    size = table.byte_length
+    domain = asn1_keys.SpecifiedECDomain(
+        {
+            "version": "ecdpVer1",
+            "field_id": {"field_type": "prime_field", "parameters": table.p},
+            "curve": {"a": table.a.to_bytes(size, "big"), "b": table.b.to_bytes(size, "big")},
+            "base": icao_ec.encode_point(table, table.generator),
+            "order": table.n,
+            "cofactor": 1,
+        }
+    )
+    point = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    explicit = _ec_spki(asn1_keys.ECDomainParameters(name="specified", value=domain), point)
+    signature = key.sign(CHALLENGE, ec.ECDSA(hashes.SHA256()))
+    assert verify_active_authentication(explicit, CHALLENGE, signature).status is Status.OK
+
+
+def test_a_dg15_key_on_a_curve_without_verifier_is_unknown_not_an_error() -> None:
+    table = icao_ec.BRAINPOOL_P320R1  # in Doc 9303's table, not in `cryptography`
+    point = icao_ec.encode_point(table, icao_ec.public_point(table, 7))
+    spki_der = _ec_spki(asn1_keys.ECDomainParameters(name="named", value=table.oid), point)
+    outcome = verify_active_authentication(spki_der, CHALLENGE, bytes(80))
+    assert outcome.status is Status.UNKNOWN and table.oid in outcome.reason
 
 
 def test_internal_authenticate_over_send(rsa_key: rsa.RSAPrivateKey) -> None:

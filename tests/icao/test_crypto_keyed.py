@@ -1,8 +1,9 @@
 """The keyed secure-messaging primitives of agent.icao.crypto (KeyedCipher, AesCmac, RetailMac,
 KeyedMac) against independent implementations: pycryptodome's CMAC and CBC, a block-by-block retail
 MAC written from ISO/IEC 9797-1 with single DES, the NIST SP 800-38B / RFC 4493 examples and the
-Doc 9303-11 Appendix D MAC. Each object is used for several messages in a row, because the speed-up
-rests on reusing one open CBC context whose carried-over state must never leak into a result."""
+Doc 9303-11 Appendix D MAC. Each object is used for several messages in a row, because it keeps its
+key objects (and its unused CMAC context) across messages: nothing of one message may leak into the
+next."""
 
 from __future__ import annotations
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import random
 
 import pytest
+from asn1crypto import keys as asn1_keys
 from cryptography.hazmat.primitives.asymmetric import ec as cec
+from cryptography.x509 import ObjectIdentifier
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -256,3 +258,95 @@ def test_invalid_point_error_is_a_value_error() -> None:
 
 def test_repr_is_short() -> None:
     assert repr(ec.P_256) == "Curve(name='P-256')"
+
+
+# --- ECParameters (the one reader of named and explicit curves) ---------------------------------
+
+def _explicit(curve: ec.Curve, *, base: bytes | None = None, cofactor: int | None = 1, b: int | None = None) -> bytes:
+    size = curve.byte_length
+    fields: dict[str, object] = {
+        "version": "ecdpVer1",
+        "field_id": {"field_type": "prime_field", "parameters": curve.p},
+        "curve": {"a": curve.a.to_bytes(size, "big"), "b": (curve.b if b is None else b).to_bytes(size, "big")},
+        "base": base if base is not None else ec.encode_point(curve, curve.generator),
+        "order": curve.n,
+    }
+    if cofactor is not None:
+        fields["cofactor"] = cofactor
+    return asn1_keys.ECDomainParameters(name="specified", value=asn1_keys.SpecifiedECDomain(fields)).dump()
+
+
+def _named(oid: str) -> bytes:
+    return asn1_keys.ECDomainParameters(name="named", value=oid).dump()
+
+
+def test_every_curve_has_an_oid_and_the_library_agrees_on_it() -> None:
+    assert set(ec.CURVES_BY_OID.values()) == set(ALL_CURVES)
+    for name, library_curve in LIBRARY_CURVES.items():  # `cryptography` keeps its own OID table
+        found = cec.get_curve_for_oid(ObjectIdentifier(ec.CURVES_BY_NAME[name].oid))
+        assert found is type(library_curve)
+
+
+@pytest.mark.parametrize("curve", ALL_CURVES, ids=lambda c: c.name)
+def test_named_and_explicit_parameters_give_the_table_curve(curve: ec.Curve) -> None:
+    assert ec.curve_from_ec_parameters(_named(curve.oid)) is curve
+    assert ec.curve_from_ec_parameters(_explicit(curve)) is curve
+    assert ec.curve_from_ec_parameters(_explicit(curve, cofactor=None)) is curve  # the cofactor is optional
+    compressed = bytes([2 + (curve.gy & 1)]) + curve.gx.to_bytes(curve.byte_length, "big")
+    assert ec.curve_from_ec_parameters(_explicit(curve, base=compressed)) is curve
+
+
+def test_explicit_parameters_of_another_curve_are_built_and_checked() -> None:
+    bp256 = ec.BRAINPOOL_P256R1
+    two_g = ec.scalar_mult(bp256, 2, bp256.generator)
+    curve = ec.curve_from_ec_parameters(_explicit(bp256, base=ec.encode_point(bp256, two_g)))
+    assert curve.name == "explicit" and curve.oid == "" and curve.generator == two_g
+    with pytest.raises(ec.EcParametersError, match="not on the curve"):
+        ec.curve_from_ec_parameters(_explicit(bp256, b=1))
+    wrong_parity = bytes([3 - (bp256.gy & 1)]) + bp256.gx.to_bytes(32, "big")
+    with pytest.raises(ec.EcParametersError, match="compressed"):
+        ec.curve_from_ec_parameters(_explicit(bp256, base=wrong_parity))
+
+
+def test_unknown_named_curves_are_told_apart() -> None:
+    with pytest.raises(ec.UnknownCurveError) as caught:
+        ec.curve_from_ec_parameters(_named("1.3.132.0.10"))  # secp256k1: not a Doc 9303 curve
+    assert caught.value.oid == "1.3.132.0.10"
+
+
+@pytest.mark.parametrize(
+    "der",
+    [
+        asn1_keys.ECDomainParameters(name="implicit_ca", value=None).dump(),
+        b"",
+        b"\x30\x00",
+        b"\x06\x00",
+        _named(ec.P_256.oid) + b"\x00",
+        _explicit(ec.P_256, cofactor=0),
+        _explicit(ec.P_256, base=b"\x04\x01"),
+    ],
+    ids=["implicitlyCA", "empty", "empty sequence", "empty oid", "trailing byte", "cofactor 0", "short base"],
+)
+def test_unusable_parameters_are_an_ec_parameters_error(der: bytes) -> None:
+    with pytest.raises(ec.EcParametersError):
+        ec.curve_from_ec_parameters(der)
+
+
+@given(st.binary(max_size=200))
+def test_fuzzed_parameters_raise_nothing_else(data: bytes) -> None:
+    try:
+        ec.curve_from_ec_parameters(data)
+    except ec.EcParametersError:
+        pass
+
+
+@given(st.data())
+def test_mutated_explicit_parameters_raise_nothing_else(data: st.DataObject) -> None:
+    mutated = bytearray(_explicit(ec.BRAINPOOL_P256R1))
+    for _ in range(data.draw(st.integers(1, 3))):
+        mutated[data.draw(st.integers(0, len(mutated) - 1))] = data.draw(st.integers(0, 255))
+    try:
+        curve = ec.curve_from_ec_parameters(bytes(mutated))
+    except ec.EcParametersError:
+        return
+    assert ec.is_on_curve(curve, curve.generator)

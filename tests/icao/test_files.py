@@ -19,15 +19,14 @@ from agent.errors import (
     OperationCancelledError,
     TransportError,
 )
+from agent.icao import lds_registry as registry
 from agent.icao import tlv
 from agent.icao.apdu import CommandApdu, ResponseApdu
 from agent.icao.crypto import AES_128, TDES, CipherSuite
 from agent.icao.files import (
     DEFAULT_EXTENDED_CHUNK,
-    FID_COM,
     HEADER_MIN_LENGTH,
     ReadLimits,
-    fid_of_dg,
     read_ef,
     select_application,
     select_mf,
@@ -162,11 +161,11 @@ class SecureCard:
 def test_a_small_file_costs_one_read_binary(
     extended_ok: bool | None, card_supports_extended: bool | None, read_binary: str
 ) -> None:
-    card = FakeCard({FID_COM: EF_COM})
+    card = FakeCard({registry.EF_COM.fid: EF_COM})
     progress: list[tuple[int, int]] = []
     data = read_ef(
         card,
-        FID_COM,
+        registry.EF_COM.fid,
         limits=ReadLimits(extended_ok=extended_ok),
         progress=lambda d, t: progress.append((d, t)),
         card_supports_extended=card_supports_extended,
@@ -177,19 +176,19 @@ def test_a_small_file_costs_one_read_binary(
 
 
 def test_a_small_file_answered_9000_is_read_in_one_read_binary() -> None:
-    card = FakeCard({FID_COM: EF_COM})
+    card = FakeCard({registry.EF_COM.fid: EF_COM})
 
     def plain_9000(command: CommandApdu) -> ResponseApdu:
         response = card(command)
         return ResponseApdu(response.data, 0x9000) if response.sw == 0x6282 and response.data else response
 
-    assert read_ef(plain_9000, FID_COM, limits=ReadLimits(extended_ok=False)) == EF_COM
+    assert read_ef(plain_9000, registry.EF_COM.fid, limits=ReadLimits(extended_ok=False)) == EF_COM
     assert len(card.reads()) == 1
 
 
 def test_a_file_longer_than_the_declared_length_is_cut_to_it() -> None:
-    card = FakeCard({FID_COM: EF_COM + bytes(10)})  # padding after the TLV
-    assert read_ef(card, FID_COM, limits=ReadLimits(extended_ok=False)) == EF_COM
+    card = FakeCard({registry.EF_COM.fid: EF_COM + bytes(10)})  # padding after the TLV
+    assert read_ef(card, registry.EF_COM.fid, limits=ReadLimits(extended_ok=False)) == EF_COM
     assert len(card.reads()) == 1
 
 
@@ -203,9 +202,9 @@ def test_file_shorter_than_the_header_read() -> None:
 
 
 def test_6700_past_the_end_falls_back_to_the_header_read() -> None:
-    card = FakeCard({FID_COM: EF_COM}, past_end_sw=0x6700)
+    card = FakeCard({registry.EF_COM.fid: EF_COM}, past_end_sw=0x6700)
     limits = ReadLimits(extended_ok=False)
-    assert read_ef(card, FID_COM, limits=limits) == EF_COM
+    assert read_ef(card, registry.EF_COM.fid, limits=limits) == EF_COM
     assert [c.le for c in card.reads()] == [256, HEADER_MIN_LENGTH, len(EF_COM) - HEADER_MIN_LENGTH]
     assert limits.max_chunk is None  # the refusal was about the end of the file, not the reader
 
@@ -221,9 +220,9 @@ def test_6700_past_the_end_of_a_large_file_reads_it_whole() -> None:
 
 def test_6700_past_the_end_does_not_cost_the_reader_its_extended_length() -> None:
     # an extended first read refused by such a card says nothing about extended length
-    card = FakeCard({FID_COM: EF_COM, 0x0102: lds_file(0x75, 2000)}, past_end_sw=0x6700)
+    card = FakeCard({registry.EF_COM.fid: EF_COM, 0x0102: lds_file(0x75, 2000)}, past_end_sw=0x6700)
     limits = ReadLimits()
-    assert read_ef(card, FID_COM, limits=limits) == EF_COM
+    assert read_ef(card, registry.EF_COM.fid, limits=limits) == EF_COM
     header_then_rest = [HEADER_MIN_LENGTH, len(EF_COM) - HEADER_MIN_LENGTH]
     assert [c.le for c in card.reads()] == [DEFAULT_EXTENDED_CHUNK, 256, *header_then_rest]
     assert limits.extended_ok is None
@@ -232,7 +231,7 @@ def test_6700_past_the_end_does_not_cost_the_reader_its_extended_length() -> Non
     assert [c.le for c in card.reads()] == [DEFAULT_EXTENDED_CHUNK, 256, 2000 - 256]
     assert limits.extended_ok is True
     card.log.clear()
-    assert read_ef(card, FID_COM, limits=limits) == EF_COM
+    assert read_ef(card, registry.EF_COM.fid, limits=limits) == EF_COM
     assert limits.extended_ok is True  # kept after another refused first read
 
 
@@ -244,9 +243,9 @@ def test_a_file_under_8_bytes_on_a_card_refusing_le_past_the_end(size: int) -> N
 
 
 def test_6cxx_on_the_first_read_is_followed() -> None:
-    card = FakeCard({FID_COM: EF_COM}, past_end_sw=0x6C00)
+    card = FakeCard({registry.EF_COM.fid: EF_COM}, past_end_sw=0x6C00)
     limits = ReadLimits(extended_ok=False)
-    assert read_ef(card, FID_COM, limits=limits) == EF_COM
+    assert read_ef(card, registry.EF_COM.fid, limits=limits) == EF_COM
     assert [c.le for c in card.reads()] == [256, len(EF_COM)]  # no header read: 6C16 named the size
     assert limits.max_chunk is None
 
@@ -261,7 +260,7 @@ def test_a_learned_chunk_smaller_than_the_header_still_reads_the_header() -> Non
 
 
 def test_select_errors_map_to_their_classes() -> None:
-    card = FakeCard({FID_COM: EF_COM}, protected=frozenset({0x0103}))
+    card = FakeCard({registry.EF_COM.fid: EF_COM}, protected=frozenset({0x0103}))
     with pytest.raises(AccessDeniedError) as denied:
         read_ef(card, 0x0103, limits=ReadLimits())
     assert denied.value.sw == 0x6982
@@ -274,9 +273,9 @@ def test_select_errors_map_to_their_classes() -> None:
     ("sw", "cls"), [(0x6982, AccessDeniedError), (0x6F00, ApduError), (0x6A82, FileNotFoundOnCardError)]
 )
 def test_read_errors_map_to_their_classes(sw: int, cls: type[ApduError]) -> None:
-    card = FakeCard({FID_COM: EF_COM}, read_sw=sw)
+    card = FakeCard({registry.EF_COM.fid: EF_COM}, read_sw=sw)
     with pytest.raises(cls) as caught:
-        read_ef(card, FID_COM, limits=ReadLimits())
+        read_ef(card, registry.EF_COM.fid, limits=ReadLimits())
     assert caught.value.sw == sw
     assert len(card.reads()) == 1  # no step-down loop on an error that is not about length
 
@@ -287,12 +286,6 @@ def test_select_mf_answering_6d00_is_tolerated() -> None:
     select_application(FakeCard({}))
     with pytest.raises(FileNotFoundOnCardError):
         select_application(FakeCard({}), bytes.fromhex("A0000002472001"))
-
-
-def test_fid_of_dg() -> None:
-    assert (fid_of_dg(1), fid_of_dg(13), fid_of_dg(16)) == (0x0101, 0x010D, 0x0110)
-    with pytest.raises(ValueError):
-        fid_of_dg(17)
 
 
 def test_plain_short_reads_use_256_byte_chunks() -> None:
@@ -343,9 +336,9 @@ def test_absurd_declared_length_is_refused() -> None:
 
 
 def test_card_returning_no_data_does_not_hang() -> None:
-    card = FakeCard({FID_COM: EF_COM}, empty_reads=True)
+    card = FakeCard({registry.EF_COM.fid: EF_COM}, empty_reads=True)
     with pytest.raises(ApduError, match="no data"):
-        read_ef(card, FID_COM, limits=ReadLimits())
+        read_ef(card, registry.EF_COM.fid, limits=ReadLimits())
 
 
 # --- extended length -----------------------------------------------------------------------------
@@ -409,14 +402,14 @@ def test_reader_that_breaks_on_extended_length_is_remembered() -> None:
 
 def test_extended_refused_on_a_small_file_is_learned_when_the_card_answers_what_it_has() -> None:
     limits = ReadLimits()
-    card = FakeCard({FID_COM: EF_COM}, extended=False)
-    assert read_ef(card, FID_COM, limits=limits) == EF_COM
+    card = FakeCard({registry.EF_COM.fid: EF_COM}, extended=False)
+    assert read_ef(card, registry.EF_COM.fid, limits=limits) == EF_COM
     # the short retry came back with fewer bytes than asked: this card does not refuse an Le past
     # the end of a file, so it refused the extended length
     assert [c.le for c in card.reads()] == [DEFAULT_EXTENDED_CHUNK, 256]
     assert limits.extended_ok is False
     card.log.clear()
-    assert read_ef(card, FID_COM, limits=limits) == EF_COM
+    assert read_ef(card, registry.EF_COM.fid, limits=limits) == EF_COM
     assert [c.le for c in card.reads()] == [256]
 
 
@@ -570,9 +563,9 @@ def test_secure_messaging_reads_use_the_largest_short_chunk(suite: CipherSuite, 
 
 @pytest.mark.parametrize(("suite", "chunk"), [(AES_128, 223), (TDES, 231)], ids=["AES", "3DES"])
 def test_a_small_file_under_secure_messaging_costs_one_read_binary(suite: CipherSuite, chunk: int) -> None:
-    card = FakeCard({FID_COM: EF_COM}, extended=False)
+    card = FakeCard({registry.EF_COM.fid: EF_COM}, extended=False)
     secure = SecureCard(card, suite)
-    assert read_ef(secure.channel(), FID_COM, limits=ReadLimits(extended_ok=False), suite=suite) == EF_COM
+    assert read_ef(secure.channel(), registry.EF_COM.fid, limits=ReadLimits(extended_ok=False), suite=suite) == EF_COM
     assert [c.le for c in card.reads()] == [chunk]
 
 
@@ -667,7 +660,7 @@ def test_cancel_between_chunks() -> None:
 
 
 def test_cancel_before_the_first_read() -> None:
-    card = FakeCard({FID_COM: EF_COM})
+    card = FakeCard({registry.EF_COM.fid: EF_COM})
     with pytest.raises(OperationCancelledError):
-        read_ef(card, FID_COM, limits=ReadLimits(), cancel=lambda: True)
+        read_ef(card, registry.EF_COM.fid, limits=ReadLimits(), cancel=lambda: True)
     assert card.reads() == []

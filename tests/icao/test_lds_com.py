@@ -8,7 +8,7 @@ from agent.errors import DocumentError
 from agent.icao.lds.com import parse_com
 from tests.icao import lds_fixtures as lds
 
-# Plain EF.COM read in the worked BAC example (reference/ICAO-VECTORS.md).
+# Plain EF.COM read in the worked BAC example (docs/reference/worked-examples.md "Appendix D: secure messaging").
 PUBLISHED_COM = bytes.fromhex("60145F0104303130365F36063034303030305C026175")
 
 

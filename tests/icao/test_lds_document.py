@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from agent.icao.lds.document import ChipDocument, ReadStep, file_name
+from agent.icao.lds.document import ChipDocument, ReadStep
 from agent.icao.passive_auth import passive_authentication
 from agent.icao.trust import TrustStore
 from tests.icao import lds_fixtures as lds
@@ -71,10 +72,23 @@ def test_unknown_files_are_kept_without_parsing() -> None:
     assert document.data_groups == {3: b"\x63\x00"}
 
 
-def test_file_names() -> None:
-    assert [file_name(k) for k in (1, 0x010D, 0x011E, 0x011D, 0x011C, "dg02", "ef.sod", "EF.CardAccess")] == [
-        "DG1", "DG13", "EF.COM", "EF.SOD", "EF.CardAccess", "DG2", "EF.SOD", "EF.CardAccess",
-    ]
+def test_files_are_kept_under_the_registry_names() -> None:
+    keys: list[str | int] = [1, 0x010D, 0x011E, 0x011D, 0x011C, "dg02", "ef.sod", "EF.CardAccess"]
+    document = ChipDocument()
+    names = []
+    for key in keys:
+        document.add_file(key, b"")
+        names.append(list(document.files)[-1])
+        document.files.clear()
+    assert names == ["DG1", "DG13", "EF.COM", "EF.SOD", "EF.CardAccess", "DG2", "EF.SOD", "EF.CardAccess"]
+
+
+def test_a_name_the_registry_does_not_know_is_kept_unparsed_and_a_number_refused() -> None:
+    document = ChipDocument()
+    assert document.add_file("EF.CardSecurity", b"\x31\x00") is None
+    assert document.files == {"EF.CardSecurity": b"\x31\x00"} and document.data_groups == {}
+    with pytest.raises(ValueError):
+        document.add_file(0x0111, b"")
 
 
 def test_the_step_log_and_summary_hold_no_personal_data() -> None:

@@ -1,5 +1,5 @@
-"""MRZ parsing (Doc 9303-3/4/5): the ICAO specimens, the CCCD sample of reference/CCCD.md, the TD1
-long document number, every check digit, and generated / fuzzed zones."""
+"""MRZ parsing (Doc 9303-3/4/5): the ICAO specimens, the CCCD sample of docs/reference/card.md "The MRZ
+and the BAC key", the TD1 long document number, every check digit, and generated / fuzzed zones."""
 
 from __future__ import annotations
 

@@ -17,7 +17,6 @@ from agent.icao.security_infos import (
     OID_EC_PUBLIC_KEY,
     OID_PK_DH,
     OID_PK_ECDH,
-    OID_PRIME_FIELD,
     OID_STANDARDIZED_DOMAIN_PARAMETERS,
     OID_TA,
     ChipAuthenticationInfo,
@@ -29,6 +28,7 @@ from agent.icao.security_infos import (
 )
 
 BP256 = ec.BRAINPOOL_P256R1
+OID_PRIME_FIELD = ec.OID_PRIME_FIELD
 
 
 def hx(text: str) -> bytes:

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.errors import DocumentError
-from agent.icao import pki
+from agent.icao import ec, pki
 from agent.icao.trust import TrustStore, parse_crl, parse_master_list, parse_trust_file
 from agent.models import Status
 from tests.icao import pki_fixtures as f
@@ -114,18 +114,17 @@ def test_an_ec_key_with_explicit_parameters_of_an_unknown_curve_is_unsupported()
     world = f.test_pki("p256", "p256", label="explicit-unknown")
     explicit = f.with_explicit_curve(world.csca, world.csca_key)
     patched = explicit.replace(  # change the curve's b: no longer a curve we know
-        pki.curve_parameters("secp256r1")[2].to_bytes(32, "big"), b"\x01" * 32
+        ec.P_256.b.to_bytes(32, "big"), b"\x01" * 32
     )
     certificate = pki.parse_certificate(patched, file="t")
     assert certificate.public_key.key is None
     assert "unknown curve" in certificate.public_key.unsupported
 
 
-@pytest.mark.parametrize(
-    "curve", ["secp256r1", "secp384r1", "secp521r1", "brainpoolP256r1", "brainpoolP384r1", "brainpoolP512r1"]
-)
+@pytest.mark.parametrize("curve", ["P-256", "P-384", "P-521", "brainpoolP256r1", "brainpoolP384r1", "brainpoolP512r1"])
 def test_the_curve_table_holds_real_curves(curve: str) -> None:
-    p, a, b, gx, gy, n = pki.curve_parameters(curve)
+    table = ec.CURVES_BY_NAME[curve]
+    p, a, b, gx, gy, n = table.p, table.a, table.b, table.gx, table.gy, table.n
     assert (gy * gy - (gx * gx * gx + a * gx + b)) % p == 0  # the generator is on the curve
     assert n.bit_length() == p.bit_length()
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from agent.chip import ChipReadResult, read_chip
+from agent.chip import read_chip
 from agent.nfc.pcsc import PcscTransport
+from agent.ports import ChipRead
 from agent.settings import Settings, load_settings
 from simulators.card.transport import InProcessTransport
 from simulators.card.vpcd import VpcdBridge
@@ -51,7 +52,7 @@ def keys_of(profile: str) -> dict[str, Any]:
     return {"id_number": access_of(profile).id_number, "mrz": mrz_of(profile)}
 
 
-def in_process_reference(profile: str, settings: Settings) -> ChipReadResult:
+def in_process_reference(profile: str, settings: Settings) -> ChipRead:
     transport = InProcessTransport(make_card(profile))
     return read_chip(
         transport, settings=settings, trust_store=simulator_trust(), transaction_id="reference", at=READ_AT,
@@ -59,7 +60,7 @@ def in_process_reference(profile: str, settings: Settings) -> ChipReadResult:
     )  # fmt: skip
 
 
-def check_common(profile: str, payload: dict[str, Any], reference: ChipReadResult) -> None:
+def check_common(profile: str, payload: dict[str, Any], reference: ChipRead) -> None:
     passive, chip, method, reason, _ = EXPECTED[profile]
     access = access_of(profile)
     identity = payload["identity"]
@@ -75,7 +76,7 @@ def check_common(profile: str, payload: dict[str, Any], reference: ChipReadResul
     assert authenticity["skipped_files"] == {}
     assert payload["access_method"] == method
     stats = payload["stats"]
-    expected = reference.stats
+    expected = reference.stats.to_json()
     assert (stats["apdus"], stats["bytes"]) == (expected["apdus"], expected["bytes"])
     assert stats["link_estimate_ms"] == pytest.approx(expected["link_estimate_ms"], abs=0.2)
     assert stats["elapsed_ms"] > 0
@@ -114,10 +115,10 @@ def test_read_chip_over_pcsc_transport(
                 transport, settings=settings, trust_store=simulator_trust(), transaction_id="pcsc-api", at=READ_AT,
                 link_estimate=lambda: card.link_estimate_ms, **keys_of(profile),
             )  # fmt: skip
-            assert result.stats["apdus"] == transport.apdu_count
-        assert bridge.total_apdus == card.apdu_count == result.stats["apdus"]
+            assert result.stats.to_json()["apdus"] == transport.apdu_count
+        assert bridge.total_apdus == card.apdu_count == result.stats.to_json()["apdus"]
         bridge.remove()
         pcsc_env.wait_for_card(vpcd_slot.reader, present=False)
     check_common(profile, result.to_json(), in_process_reference(profile, settings))
-    assert result.stats["link_estimate_ms"] == round(card.link_estimate_ms, 1)
+    assert result.stats.to_json()["link_estimate_ms"] == round(card.link_estimate_ms, 1)
     assert result.receipt["outcome"] == {"passive": EXPECTED[profile][0], "chip": EXPECTED[profile][1]}

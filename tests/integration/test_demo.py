@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 import tests.conftest as root_conftest
-from agent.commands.demo import demo_people
+from agent.wiring.demo import demo_people
 from tests.pcsc_env import PcscEnvironment
 
 if "tests.pcsc_env" not in getattr(root_conftest, "pytest_plugins", ()):

@@ -5,13 +5,18 @@ steps, one round): every scripted outcome of the site kind is found through the 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
 
-from agent.commands.demo import demo_people, simulated_site
 from agent.errors import ConfigError
+from agent.wiring.demo import demo_people, simulated_site
 from tests.integration.test_demo import CYCLE_TIMEOUT_S, Demo, Running, results, stop_with_sigint, wait_started
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_one_round(profile: str) -> Demo:
@@ -29,7 +34,7 @@ def reason_keys(result: dict) -> set[str]:
 
 
 @pytest.mark.slow
-def test_notary_demo_flags_typed_differences_and_saves_receipts():
+def test_notary_demo_flags_typed_differences_and_saves_receipts(tmp_path):
     people = demo_people(profile="notary")
     demo = start_one_round("notary")
     try:
@@ -58,11 +63,12 @@ def test_notary_demo_flags_typed_differences_and_saves_receipts():
         assert {"reason.passive_failed", "reason.clone"} <= set().union(*(reason_keys(r) for r in rejected))
         assert all(r["badge"] == "failed" for r in rejected)
 
-        # One receipt saved per chip result, with the chip's own receipt (hashes of the files read).
+        # One receipt saved per chip result, with the chip's own receipt (hashes of the files read), signed.
         saved = sorted((running.data_dir / "receipts").glob("receipt-*.json"))
         receipts = [json.loads(path.read_text(encoding="utf-8")) for path in saved]
         assert {r["result"]["result_id"] for r in receipts} == set(chip)
-        assert all(r["chip_receipt"] and r["digest_sha256"] for r in receipts)
+        assert all(r["chip"]["files"] and r["signature"]["algorithm"] == "Ed25519" for r in receipts)
+        check_a_downloaded_receipt(running, matching["result_id"], tmp_path)
         stop_with_sigint(demo, running)
     finally:
         demo.stop()
@@ -70,6 +76,37 @@ def test_notary_demo_flags_typed_differences_and_saves_receipts():
     for person in people.values():
         for value in (person.id_number, person.full_name, person.date_of_birth.isoformat()):
             assert value not in output, "personal data in the demo's output"
+
+
+def check_a_downloaded_receipt(running: Running, result_id: str, folder: Path) -> None:
+    """A notary's receipt, downloaded as the desk page does, passes ``verify-receipt`` against the site's
+    key and trust store; with its verdict edited it is "changed" in its signature only: the chip part
+    still re-verifies offline against the trust store."""
+    answer = httpx.get(f"{running.url}/api/receipts/{result_id}?download=1", headers=running.headers, timeout=10)
+    assert answer.status_code == 200 and "attachment" in answer.headers["content-disposition"]
+    downloaded = folder / "receipt.json"
+    downloaded.write_bytes(answer.content)
+    config = folder / "agent.toml"
+    config.write_text(f'[trust]\ncsca_dir = "{(running.data_dir / "trust").as_posix()}"\n'
+                      f'[receipts]\nkey_file = "{(running.data_dir / "keys" / "receipt.key").as_posix()}"\n',
+                      encoding="utf-8")
+    same = verify_receipt_cli(downloaded, config)
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert json.loads(same.stdout)["signature"]["status"] == "ok" and json.loads(same.stdout)["changed_parts"] == []
+
+    edited = json.loads(answer.content)
+    assert edited["result"]["verdict"] == "verified"
+    edited["result"]["verdict"] = "rejected"
+    downloaded.write_text(json.dumps(edited, ensure_ascii=False), encoding="utf-8")
+    changed = verify_receipt_cli(downloaded, config)
+    report = json.loads(changed.stdout)
+    assert changed.returncode == 1 and report["changed_parts"] == ["signature"]
+    assert report["changed"] == [] and report["passive"] == "ok" and report["chip"] == "ok"
+
+
+def verify_receipt_cli(path: Path, config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "agent", "verify-receipt", str(path), "--json", "--config",
+                           str(config)], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
 
 
 @pytest.mark.slow

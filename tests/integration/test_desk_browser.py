@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.commands.demo import simulated_site
+from agent.wiring.demo import simulated_site
 
 pytestmark = pytest.mark.browser
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.entitlement import build_backends, build_entitlement, open_store
-from agent.models import Identity
+from agent.models import Verdict
 from agent.settings import load_settings
+from agent.wiring.production import build_backends, build_service, open_audit, open_store
 from simulators.backends.data import build_world
 from simulators.backends.server import MockBackends
 
@@ -96,9 +96,10 @@ def test_kill9_while_recording_and_while_syncing(tmp_path):
 
         def queue_offline(count: int) -> None:
             with open_store(offline_settings) as store:
-                entitlement = build_entitlement(offline_settings, store, build_backends(offline_settings))
+                desk = build_service(offline_settings, store=store, audit=open_audit(offline_settings),
+                                     backends=build_backends(offline_settings), profile="clinic")
                 for _ in range(count):
-                    assert entitlement.check(Identity(next(offline_people)), "clinic").verdict == "cannot_check"
+                    assert desk.verify_manual(next(offline_people)).result.verdict is Verdict.CANNOT_CHECK
 
         # Calibrate so that the kills land inside the work, not before it starts or after it ends.
         verify_s, out = timed("verify", "--id", verify_people[0], "--json")

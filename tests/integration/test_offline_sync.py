@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.entitlement import build_backends, build_entitlement, build_syncer, open_store
-from agent.models import Identity, Verdict
+from agent.models import Verdict
 from agent.settings import load_settings
+from agent.wiring.production import build_backends, build_service, build_syncer, open_audit, open_store
 from simulators.backends.data import build_world
 from simulators.backends.server import MockBackends
 
@@ -45,34 +45,40 @@ def settings_for(tmp_path, backends, **store):
     })
 
 
+def desk_of(settings, store, clients, profile: str, session_id: str | None = None):
+    """The desk's pipeline, as ``python -m agent verify`` builds it."""
+    return build_service(settings, store=store, audit=open_audit(settings), backends=clients, profile=profile,
+                         exam_session_id=session_id)
+
+
 def test_clinic_offline_then_online(tmp_path, backends, world):
     settings = settings_for(tmp_path, backends)
     seen, expired, stranger = world.ids_with_status("valid")[0], world.ids_with_status("expired")[0], \
         world.ids_with_status("valid")[1]
     with open_store(settings) as store:
         clients = build_backends(settings)
-        entitlement = build_entitlement(settings, store, clients)
+        desk = desk_of(settings, store, clients, "clinic")
         syncer = build_syncer(settings, store, clients)
 
-        online = [entitlement.check(Identity(i), "clinic") for i in (seen, expired)]
+        online = [desk.verify_manual(i).result for i in (seen, expired)]
         assert [r.verdict for r in online] == [Verdict.VERIFIED, Verdict.WARNING]
         assert not online[0].checks[0].from_cache
         assert syncer.drain().complete
 
         backends.stop()  # the network goes down
         offline = [
-            entitlement.check(Identity(seen), "clinic"),
-            entitlement.check(Identity(expired), "clinic"),
-            entitlement.check(Identity(stranger), "clinic"),
+            desk.verify_manual(seen).result,
+            desk.verify_manual(expired).result,
+            desk.verify_manual(stranger).result,
         ]
         cached = offline[0].checks[0]
         assert cached.from_cache and cached.status == "valid" and cached.checked_at == online[0].checks[0].checked_at
-        assert offline[0].verdict is Verdict.VERIFIED and any("cache" in r for r in offline[0].reasons)
+        assert offline[0].verdict is Verdict.VERIFIED and "reason.offline" in offline[0].reasons
         assert offline[1].checks[0].from_cache and offline[1].verdict is Verdict.WARNING
         assert offline[2].checks[0].status == "unavailable" and offline[2].verdict is Verdict.CANNOT_CHECK
         report = syncer.drain()
         assert report.remaining == 3 and report.error
-        assert store.outbox_status().pending == 3
+        assert store.outbox.status().pending == 3
 
         backends.start()  # and comes back
         clients.insurance.http.breaker.record_success()  # as a trial call after breaker_reset_s would
@@ -89,7 +95,7 @@ def test_clinic_offline_then_online(tmp_path, backends, world):
         assert by_id[offline[0].result_id]["from_cache"] is True
         assert by_id[offline[2].result_id]["verdict"] == "cannot_check"
         for r in every:
-            assert store.get_result(r.result_id) == r
+            assert store.results.get(r.result_id) == r
 
 
 def test_a_stale_cache_answer_is_not_used(tmp_path, backends, world):
@@ -97,11 +103,11 @@ def test_a_stale_cache_answer_is_not_used(tmp_path, backends, world):
     someone = world.ids_with_status("valid")[0]
     with open_store(settings) as store:
         clients = build_backends(settings)
-        entitlement = build_entitlement(settings, store, clients)
-        entitlement.check(Identity(someone), "clinic")
-        entitlement.cache_ttl_s = 0.000001  # everything cached is now too old
+        desk = desk_of(settings, store, clients, "clinic")
+        desk.verify_manual(someone)
+        desk.entitlement.cache_ttl_s = 0.000001  # everything cached is now too old
         backends.set_faults(down=True)
-        answer = entitlement.check(Identity(someone), "clinic")
+        answer = desk.verify_manual(someone).result
         assert answer.verdict is Verdict.CANNOT_CHECK and not answer.checks[0].from_cache
 
 
@@ -112,13 +118,13 @@ def test_exam_roster_is_held_offline(tmp_path, backends, world):
     outsider = next(i for i in world.citizens if i not in {c.id_number for c in session.candidates})
     with open_store(settings) as store:
         clients = build_backends(settings)
-        entitlement = build_entitlement(settings, store, clients)
-        first = entitlement.check(Identity(on_roster[0]), "exam", session_id=session.session_id)
+        first = desk_of(settings, store, clients, "exam", session.session_id).verify_manual(on_roster[0]).result
         assert first.verdict is Verdict.VERIFIED and not first.checks[0].from_cache
-        assert store.roster_info(session.session_id) is not None  # the whole roster came down with it
+        assert store.rosters.info(session.session_id) is not None  # the whole roster came down with it
 
         backends.set_faults(down=True)
-        offline = [entitlement.check(Identity(i), "exam") for i in [*on_roster[1:], outsider]]
+        desk = desk_of(settings, store, clients, "exam")
+        offline = [desk.verify_manual(i).result for i in [*on_roster[1:], outsider]]
         assert [r.verdict for r in offline] == [Verdict.VERIFIED, Verdict.VERIFIED, Verdict.REJECTED]
         assert all(r.checks[0].from_cache for r in offline)
         assert offline[0].checks[0].details["candidate_no"] == session.candidates[1].candidate_no
@@ -136,9 +142,10 @@ def test_notary_records_are_queued_and_delivered(tmp_path, backends, world):
     with open_store(settings) as store:
         clients = build_backends(settings)
         backends.set_faults(down=True)
-        answer = build_entitlement(settings, store, clients).check(
-            Identity(person.id_number, full_name=person.full_name, date_of_birth=person.date_of_birth), "notary")
-        assert answer.verdict is Verdict.VERIFIED
+        typed = {"full_name": person.full_name, "date_of_birth": person.date_of_birth.isoformat()}
+        answer = desk_of(settings, store, clients, "notary").verify_manual(person.id_number, typed).result
+        # A typed number is only a warning at a notary's desk (tap the card), wherever it is typed.
+        assert answer.verdict is Verdict.WARNING and answer.reasons == ("reason.typed", "check.notary.recorded")
         assert not build_syncer(settings, store, clients).drain().complete
         backends.clear_faults()
         clients.licensing.http.breaker.record_success()
@@ -272,3 +279,31 @@ def test_sync_service_waits_out_a_locked_store_then_delivers(tmp_path, backends,
         service.kill()
         _out, err = service.communicate(timeout=10)
     assert "The local database is busy" in err
+
+
+def test_verify_on_the_command_line_is_the_desks_own_pipeline(tmp_path, backends, world):
+    """The same backend answer gives the same verdict and reasons (catalogue keys) at the desk and on the
+    command line, and every result the command records has its audit entry."""
+    from agent.audit import verify_log
+
+    config = write_config(tmp_path, backends)
+    desk_folder = tmp_path / "desk"
+    desk_settings = settings_for(desk_folder, backends)
+    people = [world.ids_with_status(status)[0] for status in ("valid", "expired", "suspended", "not_found")]
+    with open_store(desk_settings) as store:
+        desk = desk_of(desk_settings, store, build_backends(desk_settings), "clinic")
+        at_the_desk = {i: desk.verify_manual(i).result for i in people}
+    for id_number in people:
+        done = agent(config, "verify", "--id", id_number, "--json")
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)["result"]
+        expected = at_the_desk[id_number]
+        assert (result["verdict"], result["reasons"]) == (str(expected.verdict), list(expected.reasons))
+        assert result["checks"][0]["status"] == expected.check.status
+    human = agent(config, "verify", "--id", people[1])
+    assert "Thẻ BHYT đã hết hạn" in human.stdout and "Health-insurance card expired" in human.stdout
+    report = verify_log(tmp_path / "audit.jsonl", None)
+    assert report.ok and report.actions == {"verification": len(people) + 1}
+    with open_store(settings_for(tmp_path, backends, path=str(tmp_path / "agent.sqlite3"),
+                                 key_file=str(tmp_path / "store.key"))) as store:
+        assert store.results.count() == report.actions["verification"]

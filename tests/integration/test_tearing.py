@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from agent.chip import ChipReadResult, read_chip
+from agent.chip import read_chip
 from agent.errors import CardRemovedError, SecureMessagingError
 from agent.icao.files import ReadLimits
 from agent.models import Status
 from agent.nfc.pcsc import PcscTransport
+from agent.ports import ChipRead
 from agent.settings import Settings, load_settings
 from simulators.card.card import SimulatedCard
 from simulators.card.transport import InProcessTransport
@@ -38,7 +39,7 @@ def full_read_apdus() -> int:
     return len(result.wire.exchanges)
 
 
-def read_in_process(card: SimulatedCard, settings: Settings, **options: Any) -> ChipReadResult:
+def read_in_process(card: SimulatedCard, settings: Settings, **options: Any) -> ChipRead:
     return read_chip(
         InProcessTransport(card),
         settings=settings,
@@ -52,7 +53,7 @@ def read_in_process(card: SimulatedCard, settings: Settings, **options: Any) -> 
 
 def assert_reads_fine(card: SimulatedCard, settings: Settings) -> None:
     result = read_in_process(card, settings)
-    assert (result.passive, result.chip) == ("ok", "ok")
+    assert (result.evidence.passive, result.evidence.chip) == ("ok", "ok")
 
 
 @pytest.mark.slow
@@ -104,7 +105,7 @@ def test_tearing_through_pcscd_and_vpcd(
             except Exception as exc:  # anything else is the failure this test looks for
                 outcomes[answered] = f"{type(exc).__name__}: {exc}"
             else:
-                outcomes[answered] = f"result {result.passive}/{result.chip}"
+                outcomes[answered] = f"result {result.evidence.passive}/{result.evidence.chip}"
             pcsc_env.wait_for_card(vpcd_slot.reader, present=False)
         finally:
             bridge.stop()
@@ -161,7 +162,7 @@ def test_a_chosen_status_word_skips_that_file_and_says_so(
     # armed once the previous file is read whole: the next SELECT is this file's
     progress = arm_after(before, lambda: card.faults.inject(sw, ins=0xA4))
     result = read_in_process(card, settings, progress=progress)
-    authenticity = result.authenticity
+    authenticity = result.evidence.to_json()
     assert authenticity["skipped_files"] == {file: f"SW {sw:04X}"}
     reading = result.reading
     assert reading is not None

@@ -3,8 +3,9 @@
 :class:`VpcdCard` connects to a vpcd port and speaks its wire protocol (2-byte big-endian length +
 payload in one write; a 1-byte payload is control: 0 power off, 1 power on, 2 reset, 4 send the ATR;
 anything longer is a command APDU answered with the response APDU). TCP_NODELAY once and TCP_QUICKACK
-before every receive, per PLATFORM.md. ``remove()`` closes the socket, which is how a card leaves the
-field; ``drop_on_apdu=N`` closes it upon the Nth command APDU without answering (torn exchange).
+before every receive, per docs/reference/platform.md "The vpcd latency trap". ``remove()`` closes the
+socket, which is how a card leaves the field; ``drop_on_apdu=N`` closes it upon the Nth command APDU
+without answering (torn exchange).
 
 The cards are callables ``bytes -> bytes`` (command APDU in, response APDU out):
 :class:`ScriptedCard` answers from a table, echoes, serves long answers, and chains with 61xx;

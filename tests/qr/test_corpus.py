@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.icao.cccd import id_consistency_problems
+from agent.id_number import id_consistency_problems
 from agent.qr.decoder import create_decoder
 from agent.qr.payload import parse_cccd
 from simulators.camera import corpus

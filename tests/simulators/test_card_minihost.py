@@ -1,8 +1,8 @@
 """A tiny test-only terminal written from Doc 9303-11 for exercising the simulated card's protocols
-(BAC, PACE, secure messaging, Chip Authentication) without the agent's own host code (DESIGN.md rule
-5: the card is checked against the published examples and against this, the real host is cross-checked
-by the lead). The tests in this module check the mini host itself against Appendix D, so that the other
-card tests can trust it.
+(BAC, PACE, secure messaging, Chip Authentication) without the agent's own host code
+(docs/architecture.md "Layers", rule 5: the card is checked against the published examples and against
+this, the real host is cross-checked by the lead). The tests in this module check the mini host itself
+against Appendix D, so that the other card tests can trust it.
 """
 
 from __future__ import annotations

@@ -91,7 +91,8 @@ def mse_pace(card: SimulatedCard, oid: str, reference: int, parameter_id: int | 
         ({}, f"{PACE}.2.2", 0x02, 12, 0x6A80),  # parameters not offered
         ({}, f"{PACE}.2.2", 0x03, 13, 0x6A88),  # PIN: no such password
         ({"can": ""}, f"{PACE}.2.2", 0x02, 13, 0x6A88),
-        ({"behaviour_refuse_pace_mrz": True}, f"{PACE}.2.2", 0x01, 13, 0x6982),  # the CCCD of CCCD.md
+        # the CCCD of docs/reference/card.md "Access control"
+        ({"behaviour_refuse_pace_mrz": True}, f"{PACE}.2.2", 0x01, 13, 0x6982),
         ({"behaviour_refuse_pace_mrz": True}, f"{PACE}.2.2", 0x02, 13, 0x9000),
         ({"pace": (PaceSetup(f"{PACE}.4.2", 10),)}, f"{PACE}.4.2", 0x02, 10, 0x6A80),  # no IM on P-224
         ({"pace": (PaceSetup(f"{PACE}.6.2", 13),)}, f"{PACE}.6.2", 0x02, 13, 0x6A80),  # CAM not implemented

@@ -3,11 +3,21 @@ carrying realistic Vietnamese personal data (so that "no plaintext in the file" 
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from agent.models import BackendCheck, Identity, Source, Verdict, VerificationResult
+from agent.models import (
+    BackendCheck,
+    ChipEvidence,
+    Identity,
+    SiteKind,
+    Source,
+    Status,
+    Verdict,
+    VerificationResult,
+)
 from sync.keys import KeyFile
 from sync.store import OutboundEvent, Store
 
@@ -59,11 +69,20 @@ def result(person: Identity | None = None, *, at: datetime = T0, check: BackendC
         created_at=at,
         verdict=Verdict.VERIFIED,
         reasons=("insurance: valid",),
-        authenticity={"sod_signature": "ok"},
+        evidence=ChipEvidence(passive=Status.OK, chip=Status.OK, access_method="PACE-CAN",
+                              passive_checks={"sod_signature": Status.OK}, chip_authentication=Status.OK),
         checks=(check or insurance_check(at=at),),
-        site_profile="clinic",
+        site_profile=SiteKind.CLINIC,
         operator="le-tan-1",
+        chip_receipt=chip_receipt(person),
     )
+
+
+def chip_receipt(person: Identity) -> dict:
+    """A chip receipt's shape (the files as read, in base64): personal data, stored sealed with the result."""
+    dg13 = f"{person.id_number}|{person.full_name}|{person.address}".encode()
+    return {"format": "cccd-agent-receipt/1", "files": {"DG13": base64.b64encode(dg13).decode("ascii")},
+            "outcome": {"passive": "ok", "chip": "ok"}}
 
 
 def event_for(res: VerificationResult, destination: str = "insurance") -> OutboundEvent:

@@ -4,6 +4,7 @@ errors and are never rewritten."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import stat
@@ -13,9 +14,9 @@ import unicodedata
 import pytest
 
 from agent.errors import InvalidInputError, StoreCorruptError, StoreError, StoreLockedError
-from agent.models import BackendCheck
-from sync.keys import KeyFile
-from sync.migrations import LATEST_VERSION
+from agent.models import BackendCheck, Status
+from sync.keys import KeyFile, StoreKeys
+from sync.migrations import LATEST_VERSION, MIGRATIONS
 from sync.store import OutboundEvent, RosterCopy, Store
 from tests.sync.helpers import T0, Clock, event_for, identity, insurance_check, open_store, result
 
@@ -37,9 +38,9 @@ def store(tmp_path, clock):
 def test_a_result_round_trips(store):
     original = result()
     store.record(original)
-    assert store.get_result(original.result_id) == original
-    assert store.get_result("no-such-id") is None
-    assert store.count_results() == 1
+    assert store.results.get(original.result_id) == original
+    assert store.results.get("no-such-id") is None
+    assert store.results.count() == 1
 
 
 def test_results_are_found_by_id_number(store, clock):
@@ -48,9 +49,9 @@ def test_results_are_found_by_id_number(store, clock):
     second = result(identity(1), at=clock.now)
     for r in (first, other, second):
         store.record(r)
-    assert [r.result_id for r in store.results_for(identity(1).id_number)] == [first.result_id, second.result_id]
-    assert [r.result_id for r in store.results_for(identity(1).id_number, since=clock.now)] == [second.result_id]
-    assert store.results_for("099999999999") == []
+    assert [r.result_id for r in store.results.for_person(identity(1).id_number)] == [first.result_id, second.result_id]
+    assert [r.result_id for r in store.results.for_person(identity(1).id_number, since=clock.now)] == [second.result_id]
+    assert store.results.for_person("099999999999") == []
 
 
 def test_a_result_and_its_events_are_written_together_or_not_at_all(store):
@@ -60,8 +61,57 @@ def test_a_result_and_its_events_are_written_together_or_not_at_all(store):
     with pytest.raises(StoreError):
         # the event id is already queued: the whole write is refused, the result too
         store.record(clash, [OutboundEvent(first.result_id, "insurance", {"x": 1})])
-    assert store.get_result(clash.result_id) is None
-    assert store.count_results() == 1 and store.outbox_status().pending == 1
+    assert store.results.get(clash.result_id) is None
+    assert store.results.count() == 1 and store.outbox.status().pending == 1
+
+
+def test_the_chip_receipt_is_kept_with_the_result(store):
+    original = result()
+    store.record(original)
+    assert original.chip_receipt and store.results.get(original.result_id).chip_receipt == original.chip_receipt
+
+
+@pytest.mark.parametrize("stored", [b'{"result_id": "x"}', b"[1, 2]", b'{"result_id": "x", "identity": [],'
+                                    b' "source": "chip", "created_at": "2025-03-14T08:00:00+00:00", "verdict": "ok"}'])
+def test_a_stored_result_of_another_shape_is_a_corrupt_store_error(tmp_path, clock, stored):
+    res = result()
+    with open_store(tmp_path, clock) as store:
+        store.record(res)
+        keys = store.database.keys
+    with sqlite3.connect(tmp_path / "agent.sqlite3") as conn:  # sealed right, but not a result
+        conn.execute("UPDATE results SET payload = ?", (keys.seal(stored, b"result\x00" + res.result_id.encode()),))
+    with open_store(tmp_path, clock) as store:
+        with pytest.raises(StoreCorruptError, match="expected shape"):
+            store.results.get(res.result_id)
+
+
+def test_a_repository_write_outside_the_stores_transaction_is_refused(store):
+    row = store.results.row_for(result())
+    with pytest.raises(RuntimeError):
+        store.results.write(row)  # it would commit on its own: Store.record's all-or-nothing would not hold
+    assert store.results.count() == 0
+
+
+def test_one_store_is_shared_by_threads(store):
+    failures: list[BaseException] = []
+
+    def desk(n: int) -> None:
+        try:
+            for i in range(15):
+                r = result(identity(n * 100 + i))
+                store.record(r, [event_for(r)], cache=[(r.identity.id_number, insurance_check())])
+                assert store.results.get(r.result_id) == r
+                assert store.outbox.status().pending >= 1 and store.results.page(5)
+        except BaseException as failure:  # reported by the main thread
+            failures.append(failure)
+
+    threads = [threading.Thread(target=desk, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert store.results.count() == 60 == store.outbox.status().pending == store.cache.count()
 
 
 # --- the history, a page at a time ------------------------------------------------------------------
@@ -78,46 +128,46 @@ def record_series(store, clock, count: int) -> list[str]:
     return ids
 
 
-def test_list_results_pages_newest_first(store, clock):
+def test_results_page_pages_newest_first(store, clock):
     ids = record_series(store, clock, 7)
     newest_first = ids[::-1]
-    assert [r.result_id for r in store.list_results(3, 0)] == newest_first[:3]
-    assert [r.result_id for r in store.list_results(3, 3)] == newest_first[3:6]
-    assert [r.result_id for r in store.list_results(3, 6)] == newest_first[6:]
-    assert store.list_results(3, 7) == [] and store.list_results(0, 0) == []
-    assert store.list_results(100, 0)[0] == store.get_result(ids[-1])  # whole results, decrypted
-    assert store.count_results(include_purged=False) == 7
+    assert [r.result_id for r in store.results.page(3, 0)] == newest_first[:3]
+    assert [r.result_id for r in store.results.page(3, 3)] == newest_first[3:6]
+    assert [r.result_id for r in store.results.page(3, 6)] == newest_first[6:]
+    assert store.results.page(3, 7) == [] and store.results.page(0, 0) == []
+    assert store.results.page(100, 0)[0] == store.results.get(ids[-1])  # whole results, decrypted
+    assert store.results.count(include_purged=False) == 7
 
 
-def test_list_results_of_an_empty_store(store):
-    assert store.list_results(20, 0) == []
-    assert store.count_results(include_purged=False) == 0
+def test_results_page_of_an_empty_store(store):
+    assert store.results.page(20, 0) == []
+    assert store.results.count(include_purged=False) == 0
 
 
-def test_list_results_orders_by_time_then_by_recording(store, clock):
+def test_results_page_orders_by_time_then_by_recording(store, clock):
     late = result(identity(1), at=T0.replace(hour=9))
     early = result(identity(2), at=T0)  # recorded after, but checked earlier (a desk clock set back)
     same_a, same_b = result(identity(3), at=T0.replace(hour=8, minute=30)), result(identity(4), at=T0.replace(
         hour=8, minute=30))
     for r in (late, early, same_a, same_b):
         store.record(r)
-    assert [r.result_id for r in store.list_results(10, 0)] == [
+    assert [r.result_id for r in store.results.page(10, 0)] == [
         late.result_id, same_b.result_id, same_a.result_id, early.result_id]
 
 
-def test_list_results_leaves_out_purged_results(store, clock):
+def test_results_page_leaves_out_purged_results(store, clock):
     old = record_series(store, clock, 3)
     clock.advance(days=40)
     kept = record_series(store, clock, 2)
     store.purge(retention_days=30)
-    assert [r.result_id for r in store.list_results(10, 0)] == kept[::-1]
-    assert store.list_results(10, 2) == []
-    assert store.count_results(include_purged=False) == 2
-    assert store.count_results() == 5  # the non-personal rows still count
-    assert all(store.get_result(i) is None for i in old)
+    assert [r.result_id for r in store.results.page(10, 0)] == kept[::-1]
+    assert store.results.page(10, 2) == []
+    assert store.results.count(include_purged=False) == 2
+    assert store.results.count() == 5  # the non-personal rows still count
+    assert all(store.results.get(i) is None for i in old)
 
 
-def test_list_results_decrypts_only_the_page(tmp_path, clock):
+def test_results_page_decrypts_only_the_page(tmp_path, clock):
     with open_store(tmp_path, clock) as store:
         ids = record_series(store, clock, 4)
     with sqlite3.connect(tmp_path / "agent.sqlite3") as conn:  # damage the oldest result only
@@ -126,19 +176,19 @@ def test_list_results_decrypts_only_the_page(tmp_path, clock):
                      (payload[:-1] + bytes([payload[-1] ^ 1]), ids[0]))
     with open_store(tmp_path, clock) as store:
         opened = []
-        unseal = store._unseal
-        store._unseal = lambda sealed, context: (opened.append(context), unseal(sealed, context))[1]
-        assert [r.result_id for r in store.list_results(2, 1)] == [ids[2], ids[1]]
+        unseal = store.database.unseal
+        store.database.unseal = lambda sealed, context: (opened.append(context), unseal(sealed, context))[1]
+        assert [r.result_id for r in store.results.page(2, 1)] == [ids[2], ids[1]]
         assert len(opened) == 2
         with pytest.raises(StoreCorruptError):
-            store.list_results(2, 2)  # the page holding the damaged one says so
+            store.results.page(2, 2)  # the page holding the damaged one says so
 
 
 @pytest.mark.parametrize(("limit", "offset", "field"), [(-1, 0, "limit"), (1001, 0, "limit"), (10, -1, "offset"),
                                                         (10, 2**63, "offset")])
-def test_list_results_refuses_bad_paging(store, limit, offset, field):
+def test_results_page_refuses_bad_paging(store, limit, offset, field):
     with pytest.raises(InvalidInputError) as caught:
-        store.list_results(limit, offset)
+        store.results.page(limit, offset)
     assert caught.value.field == field
 
 
@@ -148,14 +198,14 @@ def test_a_roster_downloaded_with_a_result_is_written_with_it(store, clock):
                       downloaded_at=T0.replace(hour=7))
     first = result()
     store.record(first, [event_for(first)], roster=copy)
-    assert store.roster_info("SH-38-B2").downloaded_at == T0.replace(hour=7)
-    assert store.roster_entry("SH-38-B2", person) == {"candidate_no": "B2-0005"}
+    assert store.rosters.info("SH-38-B2").downloaded_at == T0.replace(hour=7)
+    assert store.rosters.entry("SH-38-B2", person) == {"candidate_no": "B2-0005"}
     clash = result()
     newer = RosterCopy("SH-01-A1", {}, ((person, {"candidate_no": "A1-0001"}),))
     with pytest.raises(StoreError):
         store.record(clash, [OutboundEvent(first.result_id, "licensing", {})], roster=newer)
-    assert store.roster_info("SH-01-A1") is None  # all or nothing: the roster went with the refused result
-    assert store.count_results() == 1
+    assert store.rosters.info("SH-01-A1") is None  # all or nothing: the roster went with the refused result
+    assert store.results.count() == 1
 
 
 # --- check cache ------------------------------------------------------------------------------------
@@ -163,42 +213,42 @@ def test_a_roster_downloaded_with_a_result_is_written_with_it(store, clock):
 
 def test_cache_answers_marked_from_cache_with_their_time(store, clock):
     person = identity(1).id_number
-    store.cache_put(person, insurance_check("expired", at=T0))
+    store.cache.put(person, insurance_check("expired", at=T0))
     clock.advance(hours=5)
-    cached = store.cache_get("insurance", person, max_age_s=86400)
+    cached = store.cache.get("insurance", person, max_age_s=86400)
     assert cached == BackendCheck("insurance", "expired", insurance_check().details, from_cache=True, checked_at=T0)
-    assert store.cache_get("roster", person, max_age_s=86400) is None
-    assert store.cache_get("insurance", identity(2).id_number, max_age_s=86400) is None
+    assert store.cache.get("roster", person, max_age_s=86400) is None
+    assert store.cache.get("insurance", identity(2).id_number, max_age_s=86400) is None
 
 
 def test_cache_entries_expire_after_the_ttl(store, clock):
     person = identity(1).id_number
-    store.cache_put(person, insurance_check(at=T0))
+    store.cache.put(person, insurance_check(at=T0))
     clock.advance(seconds=3600)
-    assert store.cache_get("insurance", person, max_age_s=3601) is not None
-    assert store.cache_get("insurance", person, max_age_s=3599) is None
+    assert store.cache.get("insurance", person, max_age_s=3601) is not None
+    assert store.cache.get("insurance", person, max_age_s=3599) is None
 
 
 def test_cache_keeps_the_newest_answer(store, clock):
     person = identity(1).id_number
-    store.cache_put(person, insurance_check("valid", at=T0))
+    store.cache.put(person, insurance_check("valid", at=T0))
     clock.advance(minutes=1)
     store.record(result(), cache=[(person, insurance_check("suspended", at=clock.now))])
-    store.cache_put(person, insurance_check("expired", at=T0))  # an older answer arriving late
-    assert store.cache_get("insurance", person, max_age_s=1e9).status == "suspended"
+    store.cache.put(person, insurance_check("expired", at=T0))  # an older answer arriving late
+    assert store.cache.get("insurance", person, max_age_s=1e9).status == "suspended"
 
 
 def test_cache_scopes_are_separate(store):
     person = identity(1).id_number
-    store.cache_put(person, insurance_check("valid"), scope="site-a")
-    assert store.cache_get("insurance", person, max_age_s=1e9) is None
-    assert store.cache_get("insurance", person, max_age_s=1e9, scope="site-a").status == "valid"
+    store.cache.put(person, insurance_check("valid"), scope="site-a")
+    assert store.cache.get("insurance", person, max_age_s=1e9) is None
+    assert store.cache.get("insurance", person, max_age_s=1e9, scope="site-a").status == "valid"
 
 
 def test_bulk_cache_fill(store):
-    count = store.cache_put_many((f"{i:012d}", insurance_check()) for i in range(12_345))
-    assert count == 12_345 == store.count_cache()
-    assert store.cache_get("insurance", f"{777:012d}", max_age_s=1e9).status == "valid"
+    count = store.cache.put_many((f"{i:012d}", insurance_check()) for i in range(12_345))
+    assert count == 12_345 == store.cache.count()
+    assert store.cache.get("insurance", f"{777:012d}", max_age_s=1e9).status == "valid"
 
 
 # --- rosters ----------------------------------------------------------------------------------------
@@ -206,19 +256,19 @@ def test_bulk_cache_fill(store):
 
 def test_rosters_are_stored_and_replaced(store, clock):
     entries = [(identity(i).id_number, {"candidate_no": f"B2-{i:04d}", "full_name": "Lê Văn Tám"}) for i in range(300)]
-    assert store.save_roster("SH-38-B2", {"centre": "Trung tâm Sát hạch lái xe Thanh Hóa"}, entries) == 300
-    info = store.roster_info("SH-38-B2")
+    assert store.rosters.save("SH-38-B2", {"centre": "Trung tâm Sát hạch lái xe Thanh Hóa"}, entries) == 300
+    info = store.rosters.info("SH-38-B2")
     assert info.downloaded_at == T0 and info.info["centre"].startswith("Trung tâm")
-    assert store.roster_entry("SH-38-B2", identity(7).id_number)["candidate_no"] == "B2-0007"
-    assert store.roster_entry("SH-38-B2", identity(301).id_number) is None
-    assert store.roster_entry("OTHER", identity(7).id_number) is None
+    assert store.rosters.entry("SH-38-B2", identity(7).id_number)["candidate_no"] == "B2-0007"
+    assert store.rosters.entry("SH-38-B2", identity(301).id_number) is None
+    assert store.rosters.entry("OTHER", identity(7).id_number) is None
     clock.advance(hours=1)
-    store.save_roster("SH-38-B2", {}, entries[:1])
-    assert store.roster_entry("SH-38-B2", identity(7).id_number) is None
+    store.rosters.save("SH-38-B2", {}, entries[:1])
+    assert store.rosters.entry("SH-38-B2", identity(7).id_number) is None
     clock.advance(hours=1)
-    store.save_roster("SH-01-A1", {}, [])
-    assert store.roster_info().session_id == "SH-01-A1"  # the latest download
-    assert store.roster_info("NONE") is None
+    store.rosters.save("SH-01-A1", {}, [])
+    assert store.rosters.info().session_id == "SH-01-A1"  # the latest download
+    assert store.rosters.info("NONE") is None
 
 
 # --- outbox -----------------------------------------------------------------------------------------
@@ -228,21 +278,22 @@ def test_outbox_pending_settle_and_status(store, clock):
     results = [result(identity(i)) for i in range(5)]
     for r in results:
         store.record(r, [event_for(r)])
-    pending = store.pending(3)
+    pending = store.outbox.pending(3)
     assert [p.event_id for p in pending] == [r.result_id for r in results[:3]]
     assert pending[0].payload["full_name"] == "Nguyễn Thị Thu Hằng"
-    store.note_attempt_failed([pending[0].event_id], "BackendUnavailableError: down")
+    store.outbox.note_attempt_failed([pending[0].event_id], "BackendUnavailableError: down")
     clock.advance(minutes=1)
-    store.settle(delivered=[pending[0].event_id, pending[1].event_id], rejected={pending[2].event_id: "bad shape"})
-    status = store.outbox_status()
+    store.outbox.settle(delivered=[pending[0].event_id, pending[1].event_id],
+                        rejected={pending[2].event_id: "bad shape"})
+    status = store.outbox.status()
     assert (status.pending, status.sent, status.failed) == (2, 2, 1)
     assert status.oldest_pending_at == T0 and status.last_sent_at == clock.now
     assert status.last_error == "rejected by the backend: bad shape"
-    assert store.event_state(pending[0].event_id) == "sent" and store.event_state(pending[2].event_id) == "failed"
-    assert store.event_state("nothing") is None
-    assert [p.event_id for p in store.pending(10)] == [r.result_id for r in results[3:]]
-    store.settle(delivered=[pending[2].event_id])  # a failed event is not silently flipped to sent
-    assert store.event_state(pending[2].event_id) == "failed"
+    assert store.outbox.state(pending[0].event_id) == "sent" and store.outbox.state(pending[2].event_id) == "failed"
+    assert store.outbox.state("nothing") is None
+    assert [p.event_id for p in store.outbox.pending(10)] == [r.result_id for r in results[3:]]
+    store.outbox.settle(delivered=[pending[2].event_id])  # a failed event is not silently flipped to sent
+    assert store.outbox.state(pending[2].event_id) == "failed"
     assert status.to_json()["pending"] == 2
 
 
@@ -253,21 +304,21 @@ def test_personal_data_is_purged_after_the_retention_period(store, clock):
     old, pending_old = result(identity(1)), result(identity(2))
     store.record(old, [event_for(old)], cache=[(old.identity.id_number, insurance_check(at=T0))])
     store.record(pending_old, [event_for(pending_old)])
-    store.save_roster("S1", {}, [(identity(3).id_number, {"candidate_no": "1"})])
-    store.settle(delivered=[old.result_id])
+    store.rosters.save("S1", {}, [(identity(3).id_number, {"candidate_no": "1"})])
+    store.outbox.settle(delivered=[old.result_id])
     clock.advance(days=29)
     fresh = result(identity(4), at=clock.now)
     store.record(fresh, cache=[(fresh.identity.id_number, insurance_check(at=clock.now))])
     clock.advance(days=2)
     report = store.purge(retention_days=30)
     assert (report.results, report.cache, report.outbox, report.rosters) == (2, 1, 1, 1)
-    assert store.get_result(old.result_id) is None and store.results_for(old.identity.id_number) == []
-    assert store.get_result(fresh.result_id) == fresh
-    assert store.cache_get("insurance", old.identity.id_number, max_age_s=1e12) is None
-    assert store.cache_get("insurance", fresh.identity.id_number, max_age_s=1e12) is not None
-    assert store.roster_info("S1") is None and store.roster_entry("S1", identity(3).id_number) is None
-    assert [p.event_id for p in store.pending(10)] == [pending_old.result_id]  # undelivered: kept
-    assert store.count_results() == 3  # the non-personal rows stay for counts
+    assert store.results.get(old.result_id) is None and store.results.for_person(old.identity.id_number) == []
+    assert store.results.get(fresh.result_id) == fresh
+    assert store.cache.get("insurance", old.identity.id_number, max_age_s=1e12) is None
+    assert store.cache.get("insurance", fresh.identity.id_number, max_age_s=1e12) is not None
+    assert store.rosters.info("S1") is None and store.rosters.entry("S1", identity(3).id_number) is None
+    assert [p.event_id for p in store.outbox.pending(10)] == [pending_old.result_id]  # undelivered: kept
+    assert store.results.count() == 3  # the non-personal rows stay for counts
 
 
 # --- nothing personal in clear ---------------------------------------------------------------------
@@ -278,12 +329,12 @@ def test_database_and_wal_hold_no_plaintext_personal_data(tmp_path, clock):
     person = identity(42, "Phạm Thị Ngọc Ánh")
     res = result(person)
     store.record(res, [event_for(res)], cache=[(person.id_number, insurance_check())])
-    store.save_roster("SH-38-B2", {"centre": "x"}, [(person.id_number, {"full_name": person.full_name})])
+    store.rosters.save("SH-38-B2", {"centre": "x"}, [(person.id_number, {"full_name": person.full_name})])
     database, wal = tmp_path / "agent.sqlite3", tmp_path / "agent.sqlite3-wal"
     assert wal.exists() and wal.stat().st_size > 0
     secrets_ = [person.id_number, person.full_name, person.full_name.upper(),
                 unicodedata.normalize("NFD", person.full_name), "Ngọc Ánh", "Lê Lợi", "Quảng Tâm",
-                "GD4383812345678", "1987-05-06", "06/05/1987"]
+                "GD4383812345678", "1987-05-06", "06/05/1987", res.chip_receipt["files"]["DG13"]]
     key = KeyFile(tmp_path / "keys" / "store.key").load(create=False)
     try:
         for path in (database, wal):
@@ -300,7 +351,7 @@ def test_database_and_wal_hold_no_plaintext_personal_data(tmp_path, clock):
         assert secret.encode() not in raw
     # ... and it all comes back with the key.
     with open_store(tmp_path, clock) as again:
-        assert again.get_result(res.result_id).identity.full_name == "Phạm Thị Ngọc Ánh"
+        assert again.results.get(res.result_id).identity.full_name == "Phạm Thị Ngọc Ánh"
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
@@ -319,9 +370,88 @@ def test_reopening_keeps_everything_and_schema_is_current(tmp_path, clock):
     with open_store(tmp_path, clock) as store:
         store.record(res, [event_for(res)])
     with open_store(tmp_path, clock) as store:
-        assert store.get_result(res.result_id) == res
+        assert store.results.get(res.result_id) == res
         assert store.db.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
         assert store.db.journal_mode == "wal"
+
+
+def _seal(keys: StoreKeys, data, context: bytes) -> bytes:
+    return keys.seal(json.dumps(data, ensure_ascii=False).encode(), context)
+
+
+def test_a_store_file_in_the_format_written_so_far_still_opens(tmp_path, clock):
+    """The file format is the contract with every store already out there: rows hashed and sealed by
+    hand here, the way agents have always written them, read back through the repositories."""
+    keys = StoreKeys(KeyFile(tmp_path / "keys" / "store.key").load(create=True))
+    person, at = identity(1), T0.timestamp()
+    stored = {"result_id": "r-1", "source": "chip", "identity": person.to_json(), "created_at": T0.isoformat(),
+              "verdict": "verified", "reasons": ["insurance: valid"],
+              # before the chip receipt had its own field, it was inside "authenticity"
+              "authenticity": {"passive": "ok", "chip": "ok", "receipt": {"files": {"DG1": "AAA="}}},
+              "checks": [insurance_check().to_json()], "site_profile": "clinic", "operator": "le-tan-1"}
+    cache_lookup, roster_lookup = keys.lookup("insurance", person.id_number), keys.lookup("roster", person.id_number,
+                                                                                          "S1")
+    conn = sqlite3.connect(tmp_path / "agent.sqlite3", isolation_level=None)
+    for statement in MIGRATIONS[0].statements:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO meta VALUES ('key_check', ?)", (keys.check_value.hex(),))
+    conn.execute("INSERT INTO results VALUES ('r-1', ?, 'verified', 'clinic', 'chip', ?, ?)",
+                 (at, keys.lookup("result", person.id_number), _seal(keys, stored, b"result\x00r-1")))
+    conn.execute("INSERT INTO check_cache VALUES (?, ?, ?)", (cache_lookup, at, _seal(
+        keys, {"kind": "insurance", "status": "expired", "details": {"card_number": "GD4383812345678"}},
+        b"cache\x00" + cache_lookup)))
+    conn.execute("INSERT INTO roster_sessions VALUES ('S1', ?, ?)", (at, '{"centre": "Thanh Hóa"}'))
+    conn.execute("INSERT INTO roster_entries VALUES ('S1', ?, ?)",
+                 (roster_lookup, _seal(keys, {"candidate_no": "B2-0001"}, b"roster\x00S1" + roster_lookup)))
+    conn.execute("INSERT INTO outbox (event_id, destination, created_at, updated_at, payload) VALUES"
+                 " ('r-1', 'insurance', ?, ?, ?)", (at, at, _seal(keys, {"x": 1}, b"outbox\x00r-1")))
+    conn.close()
+    with open_store(tmp_path, clock) as store:
+        found = store.results.get("r-1")
+        assert found.identity == person and found.evidence.passive is Status.OK
+        assert found.chip_receipt == {"files": {"DG1": "AAA="}} and found.checks == (insurance_check(),)
+        assert [r.result_id for r in store.results.for_person(person.id_number)] == ["r-1"]
+        assert store.cache.get("insurance", person.id_number, max_age_s=60).status == "expired"
+        assert store.rosters.info("S1").info == {"centre": "Thanh Hóa"}
+        assert store.rosters.entry("S1", person.id_number) == {"candidate_no": "B2-0001"}
+        assert [(item.event_id, item.payload) for item in store.outbox.pending(10)] == [("r-1", {"x": 1})]
+
+
+def test_rows_are_written_in_the_format_so_far(tmp_path, clock):
+    res = result()
+    with open_store(tmp_path, clock) as store:
+        store.record(res, [event_for(res)], cache=[(res.identity.id_number, insurance_check())],
+                     roster=RosterCopy("S1", {"centre": "Thanh Hóa"}, ((res.identity.id_number, {"n": 1}),)))
+        keys = store.database.keys
+    with sqlite3.connect(tmp_path / "agent.sqlite3") as conn:
+        row = conn.execute("SELECT created_at, verdict, profile, source, lookup, payload FROM results").fetchone()
+        cache = conn.execute("SELECT lookup, checked_at, payload FROM check_cache").fetchone()
+        session = conn.execute("SELECT session_id, downloaded_at, info FROM roster_sessions").fetchone()
+        entry = conn.execute("SELECT lookup, payload FROM roster_entries").fetchone()
+        event = conn.execute("SELECT event_id, state, payload FROM outbox").fetchone()
+    person = res.identity.id_number
+    assert row[:5] == (T0.timestamp(), "verified", "clinic", "chip", keys.lookup("result", person))
+    assert json.loads(keys.open(row[5], b"result\x00" + res.result_id.encode())) == res.to_json(with_chip_receipt=True)
+    assert cache[:2] == (keys.lookup("insurance", person), T0.timestamp())
+    assert json.loads(keys.open(cache[2], b"cache\x00" + cache[0])) == {
+        "kind": "insurance", "status": "valid", "details": insurance_check().details}
+    assert session == ("S1", T0.timestamp(), '{"centre": "Thanh Hóa"}')
+    assert entry[0] == keys.lookup("roster", person, "S1")
+    assert json.loads(keys.open(entry[1], b"roster\x00S1" + entry[0])) == {"n": 1}
+    assert event[:2] == (res.result_id, "pending")
+    assert json.loads(keys.open(event[2], b"outbox\x00" + res.result_id.encode())) == event_for(res).payload
+
+
+def test_a_store_missing_a_table_is_refused_and_left_as_it_is(tmp_path, clock):
+    open_store(tmp_path, clock).close()
+    path = tmp_path / "agent.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE check_cache")
+    before = path.read_bytes()
+    with pytest.raises(StoreCorruptError, match="check_cache"):
+        open_store(tmp_path, clock)  # at open, not at the first write; and never created again
+    assert path.read_bytes() == before
 
 
 def test_a_store_from_a_newer_agent_is_refused(tmp_path, clock):
@@ -359,7 +489,7 @@ def test_a_tampered_sealed_value_is_a_corrupt_store_error(tmp_path, clock):
         conn.execute("UPDATE results SET payload = ?", (payload[:-1] + bytes([payload[-1] ^ 1]),))
     with open_store(tmp_path, clock) as store:
         with pytest.raises(StoreCorruptError):
-            store.get_result(res.result_id)
+            store.results.get(res.result_id)
 
 
 def _damaged_copy(tmp_path, clock, damage):
@@ -385,10 +515,10 @@ def test_a_damaged_file_gives_store_corrupt_error_and_is_left_as_it_is(tmp_path,
     with pytest.raises(StoreCorruptError):
         store = open_store(tmp_path, clock)
         try:  # some damage shows only when the data is read
-            store.pending(500)
-            store.outbox_status()
-            store.count_results()
-            for r in store.results_for(identity(1).id_number):
+            store.outbox.pending(500)
+            store.outbox.status()
+            store.results.count()
+            for r in store.results.for_person(identity(1).id_number):
                 assert r
         finally:
             store.close()
@@ -408,12 +538,12 @@ def test_a_locked_store_gives_store_locked_error_and_loses_nothing(tmp_path, clo
         assert caught.value.retryable
         with pytest.raises(StoreLockedError):
             open_store(tmp_path, clock, busy_timeout_s=0.2)
-        assert store.get_result(first.result_id) == first  # WAL readers still read
+        assert store.results.get(first.result_id) == first  # WAL readers still read
     finally:
         holder.execute("ROLLBACK")
         holder.close()
     store.record(blocked, [event_for(blocked)])  # the same write, once the lock is gone
-    assert store.count_results() == 2 and store.outbox_status().pending == 2
+    assert store.results.count() == 2 and store.outbox.status().pending == 2
     store.close()
 
 
@@ -425,7 +555,7 @@ def test_a_writer_waits_for_a_short_lock_instead_of_failing(tmp_path, clock):
     release.start()
     store.record(result())
     release.join()
-    assert store.count_results() == 1
+    assert store.results.count() == 1
     store.close()
 
 

@@ -71,7 +71,7 @@ def test_drains_in_batches_oldest_first(store):
     assert report == DrainReport(delivered=7, remaining=0) and report.complete
     assert [len(b) for _, b in uploader.batches] == [3, 3, 1]
     assert [e["event_id"] for _, b in uploader.batches for e in b] == ids
-    assert store.outbox_status().sent == 7
+    assert store.outbox.status().sent == 7
     assert Syncer(store, uploader).drain() == DrainReport()  # nothing left, nothing sent
     assert len(uploader.batches) == 3
 
@@ -104,11 +104,11 @@ def test_a_failed_batch_stays_queued_and_is_noted(store, failure):
     report = Syncer(store, uploader, batch_size=2).drain()
     assert report.delivered == 0 and report.remaining == 4 and not report.complete
     assert type(failure).__name__ in report.error
-    status = store.outbox_status()
+    status = store.outbox.status()
     assert status.pending == 4 and type(failure).__name__ in status.last_error
-    assert store.pending(1)[0].attempts == 1
+    assert store.outbox.pending(1)[0].attempts == 1
     assert Syncer(store, uploader, batch_size=2).drain().delivered == 4
-    assert store.outbox_status().sent == 4 and [e["event_id"] for e in uploader.batches[-1][1]] == ids[2:]
+    assert store.outbox.status().sent == 4 and [e["event_id"] for e in uploader.batches[-1][1]] == ids[2:]
 
 
 def test_rejected_events_are_kept_as_failed_and_do_not_block_the_rest(store):
@@ -117,9 +117,9 @@ def test_rejected_events_are_kept_as_failed_and_do_not_block_the_rest(store):
     uploader.answers[ids[1]] = Receipt("rejected", "unknown session")
     report = Syncer(store, uploader).drain()
     assert (report.delivered, report.rejected, report.remaining) == (2, 1, 0)
-    status = store.outbox_status()
+    status = store.outbox.status()
     assert (status.sent, status.failed) == (2, 1) and "unknown session" in status.last_error
-    assert store.event_state(ids[1]) == "failed"
+    assert store.outbox.state(ids[1]) == "failed"
 
 
 def test_events_without_a_receipt_stay_pending(store):
@@ -131,7 +131,7 @@ def test_events_without_a_receipt_stay_pending(store):
 
     report = Syncer(store, HalfUploader()).drain()
     assert report.delivered == 1 and report.remaining == 1 and "no receipt" in report.error
-    assert store.event_state(ids[1]) == "pending"
+    assert store.outbox.state(ids[1]) == "pending"
 
 
 def test_duplicates_count_as_delivered(store):
@@ -139,7 +139,7 @@ def test_duplicates_count_as_delivered(store):
     uploader = FakeUploader()
     uploader.seen.add(ids[0])  # the backend got it before we were killed
     report = Syncer(store, uploader).drain()
-    assert (report.delivered, report.duplicates) == (1, 1) and store.outbox_status().sent == 2
+    assert (report.delivered, report.duplicates) == (1, 1) and store.outbox.status().sent == 2
 
 
 def test_max_batches_limits_a_pass(store):
@@ -170,7 +170,7 @@ def test_run_loop_backs_off_while_failing_and_recovers(store):
     syncer = Syncer(store, uploader, backoff_base_s=0.01, backoff_max_s=0.02)
     syncer.run(interval_s=30, stop=stop, retention_days=30, on_report=on_report)
     assert [bool(r.error) for r in reports] == [True, True, False]
-    assert store.outbox_status().sent == 3
+    assert store.outbox.status().sent == 3
 
 
 def test_run_loop_stops_on_a_damaged_store_instead_of_looping(tmp_path):
@@ -208,7 +208,7 @@ def test_run_loop_waits_out_a_locked_store(tmp_path):
     Syncer(store, FakeUploader(), backoff_base_s=0.01, backoff_max_s=0.02).run(
         interval_s=30, stop=stop, on_report=on_report)
     holder.close()
-    assert "locked" in reports[0].error and reports[-1].complete and store.outbox_status().sent == 2
+    assert "locked" in reports[0].error and reports[-1].complete and store.outbox.status().sent == 2
     store.close()
 
 
@@ -247,7 +247,7 @@ def test_exactly_once_when_the_backend_loses_its_answers(store):
         for _ in range(60):
             if syncer.drain().complete:
                 break
-        assert store.outbox_status().sent == 60
+        assert store.outbox.status().sent == 60
         stored = backends.events()
         assert sorted(e["event_id"] for e in stored) == sorted(ids)  # each once
         assert backends.services.deliveries > 60  # and some were really sent twice

@@ -2,51 +2,33 @@
 
 Each parser takes the whole file as read from the chip (outer tag included) and returns a frozen
 view, or raises :class:`agent.errors.DocumentError` whose ``file`` names the file and whose message
-says what was wrong (never the personal data itself).
+says what was wrong (never the personal data itself). Which file has which identifier, tag and parser
+is :mod:`agent.icao.lds_registry`'s business.
 """
 
 from __future__ import annotations
 
 from agent.errors import DocumentError, TlvError
 from agent.icao import tlv
-
-# Doc 9303-10 §4.6.1, Table 34: data group tags as listed in EF.COM's tag list.
-TAG_COM = 0x60
-TAG_SOD = 0x77
-DG_BY_TAG: dict[int, int] = {
-    0x61: 1,
-    0x75: 2,
-    0x63: 3,
-    0x76: 4,
-    0x65: 5,
-    0x66: 6,
-    0x67: 7,
-    0x68: 8,
-    0x69: 9,
-    0x6A: 10,
-    0x6B: 11,
-    0x6C: 12,
-    0x6D: 13,
-    0x6E: 14,
-    0x6F: 15,
-    0x70: 16,
-}
-TAG_BY_DG: dict[int, int] = {number: tag for tag, number in DG_BY_TAG.items()}
+from agent.icao.lds_registry import LdsFile
 
 # Cards pad files to a block size; bytes after the outer TLV that are all 00 or FF are ignored.
 PADDING = b"\x00\xff"
 
 
-def unwrap(data: bytes, tag: int, file: str) -> tlv.Tlv:
-    """The outer TLV of a file, which must carry ``tag``; trailing padding is tolerated."""
+def unwrap(data: bytes, file: LdsFile) -> tlv.Tlv:
+    """The outer TLV of ``file``'s bytes, which must carry the file's tag; trailing padding is tolerated."""
+    if file.tag is None:
+        raise ValueError(f"{file.name} has no LDS tag to unwrap")
+    tag = file.tag
     try:
         item, end = tlv.decode_one(bytes(data))
     except TlvError as exc:
-        raise DocumentError(f"outer tag {tag:02X}: {exc.message}", file=file) from exc
+        raise DocumentError(f"outer tag {tag:02X}: {exc.message}", file=file.name) from exc
     if item.tag != tag:
-        raise DocumentError(f"starts with tag {item.tag:X}, expected {tag:02X}", file=file)
+        raise DocumentError(f"starts with tag {item.tag:X}, expected {tag:02X}", file=file.name)
     if bytes(data[end:]).strip(PADDING):
-        raise DocumentError(f"{len(data) - end} bytes of garbage after the data", file=file)
+        raise DocumentError(f"{len(data) - end} bytes of garbage after the data", file=file.name)
     return item
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from agent.errors import DocumentError
-from agent.icao.lds import DG_BY_TAG, TAG_COM, children, unwrap
+from agent.icao.lds import children, unwrap
+from agent.icao.lds_registry import EF_COM, by_tag
 
-FILE = "EF.COM"
 TAG_LDS_VERSION = 0x5F01
 TAG_UNICODE_VERSION = 0x5F36
 TAG_TAG_LIST = 0x5C
@@ -28,26 +28,26 @@ class Com:
 
 
 def parse_com(data: bytes) -> Com:
-    outer = unwrap(data, TAG_COM, FILE)
-    fields = {item.tag: item.value for item in children(outer, FILE, "EF.COM content")}
+    outer = unwrap(data, EF_COM)
+    fields = {item.tag: item.value for item in children(outer, EF_COM.name, "EF.COM content")}
     missing = [f"{tag:X}" for tag in (TAG_LDS_VERSION, TAG_UNICODE_VERSION, TAG_TAG_LIST) if tag not in fields]
     if missing:
-        raise DocumentError(f"missing tag(s) {', '.join(missing)}", file=FILE)
+        raise DocumentError(f"missing tag(s) {', '.join(missing)}", file=EF_COM.name)
     lds_version = _digits(fields[TAG_LDS_VERSION], 4, "LDS version")
     unicode_version = _digits(fields[TAG_UNICODE_VERSION], 6, "Unicode version")
     data_groups: list[int] = []
     unknown: list[int] = []
     for tag in fields[TAG_TAG_LIST]:  # one-byte tags (Doc 9303-10 Table 34)
-        if tag in DG_BY_TAG:
-            if DG_BY_TAG[tag] not in data_groups:
-                data_groups.append(DG_BY_TAG[tag])
-        else:
+        listed = by_tag(tag)
+        if listed is None or listed.number is None:  # EF.COM lists data groups only
             unknown.append(tag)
+        elif listed.number not in data_groups:
+            data_groups.append(listed.number)
     return Com(lds_version, unicode_version, tuple(sorted(data_groups)), tuple(unknown))
 
 
 def _digits(value: bytes, size: int, what: str) -> str:
     text = value.decode("ascii", errors="replace")
     if len(value) != size or not text.isdigit() or not text.isascii():
-        raise DocumentError(f"{what} must be {size} ASCII digits", file=FILE)
+        raise DocumentError(f"{what} must be {size} ASCII digits", file=EF_COM.name)
     return text

@@ -9,10 +9,9 @@ import dataclasses
 
 from agent.errors import DocumentError, MrzFormatError
 from agent.icao.lds import children, unwrap
+from agent.icao.lds_registry import DG1
 from agent.icao.mrz import Mrz, parse_mrz
 
-FILE = "DG1"
-TAG_DG1 = 0x61
 TAG_MRZ = 0x5F1F
 LINE_LENGTHS = {90: ("TD1", 30), 88: ("TD3", 44)}
 
@@ -28,21 +27,21 @@ class Dg1:
 
 
 def parse_dg1(data: bytes) -> Dg1:
-    outer = unwrap(data, TAG_DG1, FILE)
-    found = [item for item in children(outer, FILE, "DG1 content") if item.tag == TAG_MRZ]
+    outer = unwrap(data, DG1)
+    found = [item for item in children(outer, DG1.name, "DG1 content") if item.tag == TAG_MRZ]
     if len(found) != 1:
-        raise DocumentError(f"expected one MRZ (tag 5F1F), found {len(found)}", file=FILE)
+        raise DocumentError(f"expected one MRZ (tag 5F1F), found {len(found)}", file=DG1.name)
     raw = found[0].value
     if len(raw) not in LINE_LENGTHS:
-        raise DocumentError(f"an MRZ of {len(raw)} characters is neither TD1 (90) nor TD3 (88)", file=FILE)
+        raise DocumentError(f"an MRZ of {len(raw)} characters is neither TD1 (90) nor TD3 (88)", file=DG1.name)
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError as exc:
-        raise MrzFormatError("MRZ holds non-ASCII bytes", file=FILE) from exc
+        raise MrzFormatError("MRZ holds non-ASCII bytes", file=DG1.name) from exc
     _format, width = LINE_LENGTHS[len(raw)]
     lines = "\n".join(text[start : start + width] for start in range(0, len(text), width))
     try:
         parsed = parse_mrz(lines)
     except DocumentError as exc:
-        raise MrzFormatError(exc.message, file=FILE) from exc
+        raise MrzFormatError(exc.message, file=DG1.name) from exc
     return Dg1(lines, parsed)

@@ -1,4 +1,4 @@
-"""DG13 of the Vietnamese CCCD: the holder's personal data (reference/CCCD.md "DG13"). Not defined
+"""DG13 of the Vietnamese CCCD: the holder's personal data (docs/reference/card.md "DG13"). Not defined
 by Doc 9303 beyond its tag (6D, Doc 9303-10 §4.7.13, "optional details"): the card stores a DER
 SEQUENCE { INTEGER version, OBJECT IDENTIFIER, SET OF SEQUENCE { INTEGER field number, value } }.
 
@@ -19,10 +19,8 @@ from datetime import date
 from agent.errors import DocumentError
 from agent.icao import tlv
 from agent.icao.lds import children, unwrap
-from agent.models import Identity
-
-FILE = "DG13"
-TAG_DG13 = 0x6D
+from agent.icao.lds_registry import DG13
+from agent.models import Identity, Sex
 
 TAG_INTEGER = 0x02
 TAG_OCTET_STRING = 0x04
@@ -116,7 +114,7 @@ class Dg13:
             id_number=self.id_number,
             full_name=self.full_name,
             date_of_birth=self.date_of_birth.value if self.date_of_birth else None,
-            sex=self.sex,
+            sex=Sex.parse(self.sex) or Sex.UNSPECIFIED,
             old_id_number=self.old_id_number,
             address=self.permanent_residence,
             place_of_origin=self.place_of_origin,
@@ -127,14 +125,14 @@ class Dg13:
 
 
 def parse_dg13(data: bytes) -> Dg13:
-    outer = unwrap(data, TAG_DG13, FILE)
-    body = children(outer, FILE, "DG13 content")
+    outer = unwrap(data, DG13)
+    body = children(outer, DG13.name, "DG13 content")
     if len(body) != 1 or body[0].tag != TAG_SEQUENCE:
-        raise DocumentError("expected one SEQUENCE inside tag 6D", file=FILE)
+        raise DocumentError("expected one SEQUENCE inside tag 6D", file=DG13.name)
     version: int | None = None
     oid = ""
     found: dict[int, tuple[str, ...]] = {}
-    for item in children(body[0], FILE, "DG13 SEQUENCE"):
+    for item in children(body[0], DG13.name, "DG13 SEQUENCE"):
         if item.tag == TAG_INTEGER and version is None and not found:
             version = _integer(item, "version")
         elif item.tag == TAG_OID and not oid:
@@ -142,45 +140,45 @@ def parse_dg13(data: bytes) -> Dg13:
         elif item.tag in (TAG_SET, TAG_SEQUENCE):
             _collect_fields(item, found, depth=0)
         else:
-            raise DocumentError(f"unexpected tag {item.tag:X} in the DG13 SEQUENCE", file=FILE)
+            raise DocumentError(f"unexpected tag {item.tag:X} in the DG13 SEQUENCE", file=DG13.name)
     if version is None:
-        raise DocumentError("version INTEGER missing", file=FILE)
+        raise DocumentError("version INTEGER missing", file=DG13.name)
     return _build(version, oid, found)
 
 
 def _collect_fields(item: tlv.Tlv, found: dict[int, tuple[str, ...]], depth: int) -> None:
     """A field SEQUENCE {INTEGER number, value...}, or a SET / SEQUENCE of them."""
     if depth > 1:
-        raise DocumentError("fields nested too deeply", file=FILE)
-    parts = children(item, FILE, "DG13 field list")
+        raise DocumentError("fields nested too deeply", file=DG13.name)
+    parts = children(item, DG13.name, "DG13 field list")
     if item.tag == TAG_SEQUENCE and parts and parts[0].tag == TAG_INTEGER:
         number = _integer(parts[0], "field number")
         if number < 0:
-            raise DocumentError(f"negative field number {number}", file=FILE)
+            raise DocumentError(f"negative field number {number}", file=DG13.name)
         if number in found:
-            raise DocumentError(f"field {number} appears twice", file=FILE)
+            raise DocumentError(f"field {number} appears twice", file=DG13.name)
         found[number] = _strings(parts[1:], number, depth=0)
         return
     for part in parts:
         if part.tag not in (TAG_SEQUENCE, TAG_SET):
-            raise DocumentError(f"unexpected tag {part.tag:X} among the fields", file=FILE)
+            raise DocumentError(f"unexpected tag {part.tag:X} among the fields", file=DG13.name)
         _collect_fields(part, found, depth + 1)
 
 
 def _strings(items: list[tlv.Tlv], number: int, depth: int) -> tuple[str, ...]:
     """Every string of a field value, in order, flattening nested SEQUENCE / SET (parents, spouse)."""
     if depth > MAX_DEPTH:
-        raise DocumentError(f"field {number} nested too deeply", file=FILE)
+        raise DocumentError(f"field {number} nested too deeply", file=DG13.name)
     values: list[str] = []
     for item in items:
         if item.tag in (TAG_SEQUENCE, TAG_SET):
-            values.extend(_strings(children(item, FILE, f"field {number}"), number, depth + 1))
+            values.extend(_strings(children(item, DG13.name, f"field {number}"), number, depth + 1))
         elif item.tag in _STRING_CODECS:
             values.append(_decode(item, number))
         elif item.tag == TAG_NULL:
             continue
         elif number in KNOWN_FIELDS:
-            raise DocumentError(f"field {number} holds tag {item.tag:X}, not a string", file=FILE)
+            raise DocumentError(f"field {number} holds tag {item.tag:X}, not a string", file=DG13.name)
     return tuple(values)
 
 
@@ -189,12 +187,12 @@ def _decode(item: tlv.Tlv, number: int) -> str:
     try:
         return item.value.decode(codec)
     except UnicodeDecodeError as exc:
-        raise DocumentError(f"field {number} is not valid {codec} text", file=FILE) from exc
+        raise DocumentError(f"field {number} is not valid {codec} text", file=DG13.name) from exc
 
 
 def _integer(item: tlv.Tlv, what: str) -> int:
     if not item.value or len(item.value) > MAX_FIELD_NUMBER_BYTES:
-        raise DocumentError(f"{what} is not a small INTEGER", file=FILE)
+        raise DocumentError(f"{what} is not a small INTEGER", file=DG13.name)
     return int.from_bytes(item.value, "big", signed=True)
 
 
@@ -203,7 +201,7 @@ def _oid(value: bytes) -> str:
     try:
         return tlv.decode_oid(value)
     except ValueError as exc:
-        raise DocumentError(f"malformed OBJECT IDENTIFIER: {exc}", file=FILE) from exc
+        raise DocumentError(f"malformed OBJECT IDENTIFIER: {exc}", file=DG13.name) from exc
 
 
 def parse_date(text: str) -> date | None:

@@ -6,11 +6,9 @@ which also reads EF.CardAccess.
 from __future__ import annotations
 
 from agent.icao.lds import unwrap
+from agent.icao.lds_registry import DG14
 from agent.icao.security_infos import SecurityInfos, parse_security_infos
-
-FILE = "DG14"
-TAG_DG14 = 0x6E
 
 
 def parse_dg14(data: bytes) -> SecurityInfos:
-    return parse_security_infos(unwrap(data, TAG_DG14, FILE).value, file=FILE)
+    return parse_security_infos(unwrap(data, DG14).value, file=DG14.name)

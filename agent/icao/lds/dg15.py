@@ -8,9 +8,7 @@ import dataclasses
 
 from agent.icao import pki
 from agent.icao.lds import unwrap
-
-FILE = "DG15"
-TAG_DG15 = 0x6F
+from agent.icao.lds_registry import DG15
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,5 +25,5 @@ class Dg15:
 
 
 def parse_dg15(data: bytes) -> Dg15:
-    spki = unwrap(data, TAG_DG15, FILE).value
-    return Dg15(spki, pki.load_public_key(spki, file=FILE))
+    spki = unwrap(data, DG15).value
+    return Dg15(spki, pki.load_public_key(spki, file=DG15.name))

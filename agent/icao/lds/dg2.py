@@ -14,9 +14,8 @@ import enum
 
 from agent.errors import DocumentError
 from agent.icao.lds import children, unwrap
+from agent.icao.lds_registry import DG2
 
-FILE = "DG2"
-TAG_DG2 = 0x75
 TAG_BIOMETRIC_GROUP = 0x7F61
 TAG_INSTANCE_COUNT = 0x02
 TAG_BIOMETRIC_TEMPLATE = 0x7F60
@@ -79,66 +78,68 @@ class Dg2:
 
 
 def parse_dg2(data: bytes) -> Dg2:
-    outer = unwrap(data, TAG_DG2, FILE)
-    groups = [item for item in children(outer, FILE, "DG2 content") if item.tag == TAG_BIOMETRIC_GROUP]
+    outer = unwrap(data, DG2)
+    groups = [item for item in children(outer, DG2.name, "DG2 content") if item.tag == TAG_BIOMETRIC_GROUP]
     if len(groups) != 1:
-        raise DocumentError(f"expected one biometric information group (7F61), found {len(groups)}", file=FILE)
-    entries = children(groups[0], FILE, "biometric information group")
+        raise DocumentError(f"expected one biometric information group (7F61), found {len(groups)}", file=DG2.name)
+    entries = children(groups[0], DG2.name, "biometric information group")
     counts = [item for item in entries if item.tag == TAG_INSTANCE_COUNT]
     templates = [item for item in entries if item.tag == TAG_BIOMETRIC_TEMPLATE]
     if len(counts) != 1 or len(counts[0].value) != 1:
-        raise DocumentError("the number of instances (tag 02) is missing or not one byte", file=FILE)
+        raise DocumentError("the number of instances (tag 02) is missing or not one byte", file=DG2.name)
     if counts[0].value[0] != len(templates):
         raise DocumentError(
-            f"{counts[0].value[0]} instances announced, {len(templates)} biometric templates found", file=FILE
+            f"{counts[0].value[0]} instances announced, {len(templates)} biometric templates found", file=DG2.name
         )
     faces: list[FaceImage] = []
     for template in templates:
-        parts = {item.tag: item for item in children(template, FILE, "biometric information template")}
+        parts = {item.tag: item for item in children(template, DG2.name, "biometric information template")}
         if TAG_HEADER not in parts:
-            raise DocumentError("biometric header template (A1) missing", file=FILE)
-        children(parts[TAG_HEADER], FILE, "biometric header template")
+            raise DocumentError("biometric header template (A1) missing", file=DG2.name)
+        children(parts[TAG_HEADER], DG2.name, "biometric header template")
         block = parts.get(TAG_BDB) or parts.get(TAG_BDB_CONSTRUCTED)
         if block is None:
-            raise DocumentError("biometric data block (5F2E) missing", file=FILE)
+            raise DocumentError("biometric data block (5F2E) missing", file=DG2.name)
         faces.extend(parse_facial_record(block.value))
     if not faces:
-        raise DocumentError("no face image", file=FILE)
+        raise DocumentError("no face image", file=DG2.name)
     return Dg2(tuple(faces))
 
 
 def parse_facial_record(record: bytes) -> list[FaceImage]:
     """The face images of one ISO/IEC 19794-5 facial record."""
     if len(record) < RECORD_HEADER_SIZE or record[:4] != FACE_FORMAT_ID:
-        raise DocumentError("the biometric data block is not an ISO 19794-5 facial record", file=FILE)
+        raise DocumentError("the biometric data block is not an ISO 19794-5 facial record", file=DG2.name)
     if record[4:8] != FACE_VERSION_2005:
         return [_locate_image(record)]
     record_length = int.from_bytes(record[8:12], "big")
     if record_length != len(record):
-        raise DocumentError(f"facial record length {record_length} but the block has {len(record)} bytes", file=FILE)
+        raise DocumentError(
+            f"facial record length {record_length} but the block has {len(record)} bytes", file=DG2.name
+        )
     count = int.from_bytes(record[12:14], "big")
     if count == 0:
-        raise DocumentError("facial record with no image", file=FILE)
+        raise DocumentError("facial record with no image", file=DG2.name)
     offset = RECORD_HEADER_SIZE
     images: list[FaceImage] = []
     for _ in range(count):
         image, offset = _read_face(record, offset)
         images.append(image)
     if offset != len(record):
-        raise DocumentError(f"{len(record) - offset} bytes left after the last face image", file=FILE)
+        raise DocumentError(f"{len(record) - offset} bytes left after the last face image", file=DG2.name)
     return images
 
 
 def _read_face(record: bytes, offset: int) -> tuple[FaceImage, int]:
     if offset + FACIAL_INFORMATION_SIZE > len(record):
-        raise DocumentError("facial information block truncated", file=FILE)
+        raise DocumentError("facial information block truncated", file=DG2.name)
     block_length = int.from_bytes(record[offset : offset + 4], "big")
     points = int.from_bytes(record[offset + 4 : offset + 6], "big")
     gender = record[offset + 6]
     headers = FACIAL_INFORMATION_SIZE + points * FEATURE_POINT_SIZE + IMAGE_INFORMATION_SIZE
     end = offset + block_length
     if block_length < headers or end > len(record):
-        raise DocumentError(f"facial record data length {block_length} is inconsistent", file=FILE)
+        raise DocumentError(f"facial record data length {block_length} is inconsistent", file=DG2.name)
     info = offset + FACIAL_INFORMATION_SIZE + points * FEATURE_POINT_SIZE
     face_image_type = record[info]
     data_type = record[info + 1]
@@ -167,7 +168,7 @@ def _read_face(record: bytes, offset: int) -> tuple[FaceImage, int]:
 def _image_format(image: bytes, data_type: int | None) -> ImageFormat:
     """The format by the image's own signature, else by the record's image data type."""
     if not image:
-        raise DocumentError("empty face image", file=FILE)
+        raise DocumentError("empty face image", file=DG2.name)
     if image.startswith(JPEG_MAGIC):
         return ImageFormat.JPEG
     if image.startswith((JP2_MAGIC, J2K_MAGIC)):
@@ -176,7 +177,7 @@ def _image_format(image: bytes, data_type: int | None) -> ImageFormat:
         return ImageFormat.JPEG
     if data_type == IMAGE_DATA_TYPE_JPEG2000:
         return ImageFormat.JPEG2000
-    raise DocumentError(f"face image is neither JPEG nor JPEG 2000 (image data type {data_type})", file=FILE)
+    raise DocumentError(f"face image is neither JPEG nor JPEG 2000 (image data type {data_type})", file=DG2.name)
 
 
 def _locate_image(record: bytes) -> FaceImage:
@@ -185,6 +186,6 @@ def _locate_image(record: bytes) -> FaceImage:
     starts = [record.find(magic, RECORD_HEADER_SIZE) for magic in (JPEG_MAGIC, JP2_MAGIC, J2K_MAGIC)]
     found = [start for start in starts if start >= 0]
     if not found:
-        raise DocumentError(f"facial record version {version!r}: no JPEG or JPEG 2000 image found", file=FILE)
+        raise DocumentError(f"facial record version {version!r}: no JPEG or JPEG 2000 image found", file=DG2.name)
     image = record[min(found) :]
     return FaceImage(image=image, image_format=_image_format(image, None), record_version=version)

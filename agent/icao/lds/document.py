@@ -1,4 +1,4 @@
-"""The document read from a chip (DESIGN.md "Key shapes": ChipDocument): the raw bytes of every file
+"""The document read from a chip (docs/architecture.md "Key types": ChipDocument): the raw bytes of every file
 read, so that they can be re-hashed and archived, the parsed views of the files we understand, the
 problems found while parsing, and a per-step log of the read (command, status word, bytes,
 milliseconds).
@@ -22,47 +22,39 @@ from agent.icao.lds.dg13 import Dg13, parse_dg13
 from agent.icao.lds.dg14 import parse_dg14
 from agent.icao.lds.dg15 import Dg15, parse_dg15
 from agent.icao.lds.sod import SecurityObject, parse_sod
+from agent.icao.lds_registry import DG1, DG2, DG13, DG14, DG15, EF_COM, EF_SOD, LdsFile, by_name, find
 from agent.icao.security_infos import SecurityInfos
 
-FILE_COM = "EF.COM"
-FILE_SOD = "EF.SOD"
-FILE_CARD_ACCESS = "EF.CardAccess"
+Parser = Callable[[bytes], object]
 
-# File identifiers (Doc 9303-10 §4.6): EF.COM 011E, EF.SOD 011D, DGn 01 0n.
-FID_COM = 0x011E
-FID_SOD = 0x011D
-FID_CARD_ACCESS = 0x011C
-
-
-def file_name(key: str | int) -> str:
-    """Canonical name of a file: "EF.COM", "EF.SOD", "DG1" ... from a name, a DG number or a FID."""
-    if isinstance(key, str):
-        upper = key.upper()
-        if upper.startswith("DG") and upper[2:].isdigit():
-            return f"DG{int(upper[2:])}"
-        return {"EF.COM": FILE_COM, "EF.SOD": FILE_SOD, "EF.CARDACCESS": FILE_CARD_ACCESS}.get(upper, key)
-    if 1 <= key <= 16:
-        return f"DG{key}"
-    if key == FID_COM:
-        return FILE_COM
-    if key == FID_SOD:
-        return FILE_SOD
-    if key == FID_CARD_ACCESS:
-        return FILE_CARD_ACCESS
-    if 0x0101 <= key <= 0x0110:
-        return f"DG{key - 0x0100}"
-    raise ValueError(f"no LDS file for {key:#x}")
+# The files this reader parses, and the parser of each (the others are kept as raw bytes only).
+PARSERS: Mapping[LdsFile, Parser] = {
+    EF_COM: parse_com,
+    EF_SOD: parse_sod,
+    DG1: parse_dg1,
+    DG2: parse_dg2,
+    DG13: parse_dg13,
+    DG14: parse_dg14,
+    DG15: parse_dg15,
+}
 
 
-def data_group_number(name: str) -> int | None:
-    return int(name[2:]) if name.startswith("DG") and name[2:].isdigit() else None
+def _resolve(key: str | int) -> tuple[str, LdsFile | None]:
+    """The name a file is kept under: the registry's for a name in any case, a data group number or a
+    file identifier; a name the registry does not know is kept as given (and the file is not parsed)."""
+    file = find(key)
+    if file is not None:
+        return file.name, file
+    if isinstance(key, int):
+        raise ValueError(f"no LDS file for {key:#x}")
+    return key, None
 
 
 @dataclasses.dataclass(frozen=True)
 class ReadStep:
     """One step of the read: what was done, the card's status word, bytes moved and time taken.
 
-    Never holds file contents or decrypted data (DESIGN.md "Privacy").
+    Never holds file contents or decrypted data (docs/architecture.md "Privacy").
     """
 
     step: str  # e.g. "SELECT EF.SOD", "READ BINARY DG2", "PACE", "CA"
@@ -79,17 +71,6 @@ class ReadStep:
             "ms": round(self.milliseconds, 3),
             "note": self.note,
         }
-
-
-_PARSERS: dict[str, Callable[[bytes], object]] = {
-    FILE_COM: parse_com,
-    FILE_SOD: parse_sod,
-    "DG1": parse_dg1,
-    "DG2": parse_dg2,
-    "DG13": parse_dg13,
-    "DG14": parse_dg14,
-    "DG15": parse_dg15,
-}
 
 
 @dataclasses.dataclass
@@ -116,19 +97,20 @@ class ChipDocument:
 
     def add_file(self, key: str | int, data: bytes) -> DocumentError | None:
         """Keep a file's raw bytes and parse it if we know how; returns the parse problem, if any."""
-        name = file_name(key)
+        name, file = _resolve(key)
         raw = bytes(data)
         self.files[name] = raw
         self.problems.pop(name, None)
-        parser = _PARSERS.get(name)
-        if parser is None:
+        parser = PARSERS.get(file) if file is not None else None
+        if file is None or parser is None:
             return None
         try:
             parsed = parser(raw)
         except DocumentError as error:
             self.problems[name] = error
             return error
-        attribute = "sod" if name == FILE_SOD else "com" if name == FILE_COM else name.lower()
+        # the parsed view's attribute: com, sod, dg1, dg2, dg13, dg14, dg15
+        attribute = "sod" if file is EF_SOD else "com" if file is EF_COM else name.lower()
         setattr(self, attribute, parsed)
         return None
 
@@ -140,14 +122,14 @@ class ChipDocument:
         """Raw bytes of every data group read, by number: what passive authentication hashes."""
         found: dict[int, bytes] = {}
         for name, data in self.files.items():
-            number = data_group_number(name)
-            if number is not None:
-                found[number] = data
+            file = by_name(name)
+            if file is not None and file.number is not None:
+                found[file.number] = data
         return dict(sorted(found.items()))
 
     @property
     def raw_sod(self) -> bytes | None:
-        return self.files.get(FILE_SOD)
+        return self.files.get(EF_SOD.name)
 
     def summary(self) -> dict[str, Any]:
         """What was read, without personal data: file names and sizes, problems, the step log."""

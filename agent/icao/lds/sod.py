@@ -16,9 +16,7 @@ from collections.abc import Mapping
 from agent.errors import DocumentError, TlvError
 from agent.icao import pki, signed_data, tlv
 from agent.icao.lds import unwrap
-
-FILE = "EF.SOD"
-TAG_SOD = 0x77  # Doc 9303-10 §4.6.2
+from agent.icao.lds_registry import DATA_GROUPS, EF_SOD
 
 OID_LDS_SECURITY_OBJECT = "2.23.136.1.1.1"
 
@@ -27,8 +25,6 @@ TAG_INTEGER = 0x02
 TAG_OID = 0x06
 TAG_OCTET_STRING = 0x04
 TAG_PRINTABLE_STRING = 0x13
-
-MAX_DATA_GROUP = 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,8 +62,8 @@ class SecurityObject:
 
 def parse_sod(data: bytes) -> SecurityObject:
     """Parse EF.SOD (tag 77 around a CMS ContentInfo)."""
-    wrapper = unwrap(data, TAG_SOD, FILE)
-    signed = signed_data.read_signed_data(wrapper.value, file=FILE, content_type=OID_LDS_SECURITY_OBJECT)
+    wrapper = unwrap(data, EF_SOD)
+    signed = signed_data.read_signed_data(wrapper.value, file=EF_SOD.name, content_type=OID_LDS_SECURITY_OBJECT)
     version, hash_algorithm, hashes_by_group, lds_version, unicode_version = parse_lds_security_object(
         signed.content
     )
@@ -90,28 +86,28 @@ def parse_lds_security_object(
         outer = tlv.decode_single(content, TAG_SEQUENCE)
         fields = outer.children()
         if len(fields) < 3:
-            raise DocumentError("LDS security object has fewer than 3 fields", file=FILE)
+            raise DocumentError("LDS security object has fewer than 3 fields", file=EF_SOD.name)
         version = _integer(fields[0], "version")
         if fields[1].tag != TAG_SEQUENCE:
-            raise DocumentError("hashAlgorithm is not an AlgorithmIdentifier", file=FILE)
+            raise DocumentError("hashAlgorithm is not an AlgorithmIdentifier", file=EF_SOD.name)
         algorithm_fields = fields[1].children()
         if not algorithm_fields or algorithm_fields[0].tag != TAG_OID:
-            raise DocumentError("hashAlgorithm has no OID", file=FILE)
+            raise DocumentError("hashAlgorithm has no OID", file=EF_SOD.name)
         hash_algorithm = decode_oid(algorithm_fields[0].value)
         if fields[2].tag != TAG_SEQUENCE:
-            raise DocumentError("dataGroupHashValues is not a SEQUENCE", file=FILE)
+            raise DocumentError("dataGroupHashValues is not a SEQUENCE", file=EF_SOD.name)
         hashes_by_group: dict[int, bytes] = {}
         for entry in fields[2].children():
             if entry.tag != TAG_SEQUENCE:
-                raise DocumentError("DataGroupHash is not a SEQUENCE", file=FILE)
+                raise DocumentError("DataGroupHash is not a SEQUENCE", file=EF_SOD.name)
             parts = entry.children()
             if len(parts) != 2 or parts[1].tag != TAG_OCTET_STRING:
-                raise DocumentError("DataGroupHash is not {number, OCTET STRING}", file=FILE)
+                raise DocumentError("DataGroupHash is not {number, OCTET STRING}", file=EF_SOD.name)
             number = _integer(parts[0], "dataGroupNumber")
-            if not 1 <= number <= MAX_DATA_GROUP:
-                raise DocumentError(f"data group number {number} out of range", file=FILE)
+            if number not in DATA_GROUPS:
+                raise DocumentError(f"data group number {number} out of range", file=EF_SOD.name)
             if number in hashes_by_group:
-                raise DocumentError(f"DG{number} is listed twice", file=FILE)
+                raise DocumentError(f"DG{number} is listed twice", file=EF_SOD.name)
             hashes_by_group[number] = parts[1].value
         lds_version = unicode_version = None
         if len(fields) > 3 and fields[3].tag == TAG_SEQUENCE:
@@ -120,13 +116,13 @@ def parse_lds_security_object(
                 lds_version = _ascii(info[0].value, "ldsVersion")
                 unicode_version = _ascii(info[1].value, "unicodeVersion")
     except TlvError as exc:
-        raise DocumentError(f"LDS security object: {exc.message}", file=FILE) from exc
+        raise DocumentError(f"LDS security object: {exc.message}", file=EF_SOD.name) from exc
     return version, hash_algorithm, hashes_by_group, lds_version, unicode_version
 
 
 def _integer(item: tlv.Tlv, what: str) -> int:
     if item.tag != TAG_INTEGER or not item.value or len(item.value) > 8:
-        raise DocumentError(f"{what} is not a small INTEGER", file=FILE)
+        raise DocumentError(f"{what} is not a small INTEGER", file=EF_SOD.name)
     return int.from_bytes(item.value, "big", signed=True)
 
 
@@ -134,7 +130,7 @@ def _ascii(value: bytes, what: str) -> str:
     try:
         return value.decode("ascii")
     except UnicodeDecodeError as exc:
-        raise DocumentError(f"{what} is not ASCII", file=FILE) from exc
+        raise DocumentError(f"{what} is not ASCII", file=EF_SOD.name) from exc
 
 
 def decode_oid(value: bytes) -> str:
@@ -142,4 +138,4 @@ def decode_oid(value: bytes) -> str:
     try:
         return tlv.decode_oid(value)
     except ValueError as exc:
-        raise DocumentError(f"malformed OBJECT IDENTIFIER: {exc}", file=FILE) from exc
+        raise DocumentError(f"malformed OBJECT IDENTIFIER: {exc}", file=EF_SOD.name) from exc

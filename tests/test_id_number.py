@@ -9,7 +9,8 @@ from datetime import date
 import pytest
 
 from agent.errors import MrzFormatError
-from agent.icao.cccd import (
+from agent.icao.keys import CanKey, MrzKey
+from agent.id_number import (
     bac_key_from_qr,
     can_from_id,
     can_key_from_id,
@@ -19,7 +20,7 @@ from agent.icao.cccd import (
     law_for_issue_date,
     parse_id,
 )
-from agent.icao.keys import CanKey, MrzKey
+from agent.models import Sex
 
 # --- keys ----------------------------------------------------------------------------------------
 
@@ -88,16 +89,16 @@ def test_keys_from_the_id_number() -> None:
 @pytest.mark.parametrize(
     ("id12", "province", "sex", "year", "known"),
     [
-        ("001093047064", "001", "M", 1993, True),
-        ("079185000123", "079", "F", 1985, True),
-        ("038204001234", "038", "M", 2004, True),
-        ("096311009999", "096", "F", 2011, True),
-        ("003050000001", "003", "M", 1950, False),  # 003 is not a province code
-        ("001599000001", "001", "F", 2199, True),
-        ("001499000001", "001", "M", 2199, True),
+        ("001093047064", "001", Sex.MALE, 1993, True),
+        ("079185000123", "079", Sex.FEMALE, 1985, True),
+        ("038204001234", "038", Sex.MALE, 2004, True),
+        ("096311009999", "096", Sex.FEMALE, 2011, True),
+        ("003050000001", "003", Sex.MALE, 1950, False),  # 003 is not a province code
+        ("001599000001", "001", Sex.FEMALE, 2199, True),
+        ("001499000001", "001", Sex.MALE, 2199, True),
     ],
 )
-def test_parse_id(id12: str, province: str, sex: str, year: int, known: bool) -> None:
+def test_parse_id(id12: str, province: str, sex: Sex, year: int, known: bool) -> None:
     parts = parse_id(id12)
     assert (parts.province_code, parts.sex, parts.birth_year, parts.province_known) == (province, sex, year, known)
     assert parts.serial == id12[6:]

@@ -14,11 +14,15 @@ from datetime import date, timedelta
 
 import pytest
 
+from agent.api.views import event_view, result_view
 from agent.audit import verify_log
 from agent.errors import CameraUnavailableError, CardRemovedError, InvalidInputError
-from agent.models import BackendCheck, Source, Verdict
+from agent.models import BackendCheck, Source, Status, Verdict
+from agent.ports import CardEvent, CardEventKind
+from agent.receipt import SignatureStatus, build_receipt, check_signature
 from agent.service import verdict as v
-from agent.service.views import receipt_view, result_view
+from agent.service.desk import DeskService
+from agent.service.policy import policy_for
 from agent.service.worker import ReaderWorker
 from tests.api.desk_fakes import (
     CLONE,
@@ -35,6 +39,7 @@ from tests.api.desk_fakes import (
     FakeCard,
     FakeChipRead,
     FakeLicensing,
+    evidence,
     identity,
     make_desk,
     qr_text,
@@ -49,7 +54,7 @@ def desk(tmp_path) -> Iterator[Desk]:
 
 
 def events_of(desk: Desk) -> list[dict]:
-    return [item.payload for item in desk.store.pending(100)]
+    return [item.payload for item in desk.store.outbox.pending(100)]
 
 
 def audit_entries(desk: Desk) -> list[dict]:
@@ -66,7 +71,7 @@ def test_qr_of_an_insured_citizen_is_verified_recorded_queued_and_audited(desk):
     assert result.identity.full_name == NAME_HANG
     assert result.checks[0].status == "valid"
     assert "reason.qr_not_signed" in result.reasons and "check.insurance.valid" in result.reasons
-    assert desk.store.get_result(result.result_id) == result
+    assert desk.store.results.get(result.result_id) == result
     [event] = events_of(desk)
     assert event["event_id"] == result.result_id and event["verdict"] == "verified"
     entry = audit_entries(desk)[-1]
@@ -80,7 +85,9 @@ def test_qr_arms_the_next_tap_with_the_can_and_the_derived_bac_key(desk):
     desk.service.verify_qr_text(qr_text())
     hint = desk.service.current_hint()
     assert hint is not None and hint.id_number == ID_HANG and hint.origin == "qr"
-    assert hint.mrz is not None and hint.mrz.document_number == ID_HANG[-9:] and hint.mrz.date_of_birth == "870506"
+    mrz = hint.keys.mrz
+    assert mrz is not None and mrz.document_number == ID_HANG[-9:] and mrz.date_of_birth == "870506"
+    assert hint.keys.can == ID_HANG[-6:]
 
 
 @pytest.mark.parametrize(("text", "field_hint"), [
@@ -98,7 +105,7 @@ def test_bad_qr_text_is_a_typed_input_error_naming_the_problem(desk, text, field
     assert caught.value.field == "text"
     assert field_hint in caught.value.message
     assert "Tên" not in caught.value.message  # the value is never repeated
-    assert desk.store.count_results() == 0
+    assert desk.store.results.count() == 0
 
 
 def test_vneid_code_cannot_be_checked_without_its_backend(desk):
@@ -148,7 +155,7 @@ def tap(desk: Desk, read) -> object:
 
 def test_tap_without_a_key_asks_for_the_qr_or_the_number(desk):
     assert tap(desk, FakeChipRead(identity(), GENUINE)) is None
-    assert desk.service.reader_state["state"] == "needs_key"
+    assert desk.service.reader_state.state == "needs_key"
     assert desk.chip.calls == []
     assert audit_entries(desk)[-1]["data"]["error"] == "no_access_key"
 
@@ -161,29 +168,33 @@ def test_genuine_chip_after_qr_is_verified_with_face_and_receipt(desk):
     assert result.source is Source.CHIP and result.verdict is Verdict.VERIFIED
     assert result.result_id == desk.chip.calls[0]["transaction_id"]
     assert result.reasons[:2] == ("reason.genuine", "check.insurance.valid") or "reason.genuine" in result.reasons
-    assert result.authenticity["badge"] == "genuine" and result.authenticity["access_method"] == "PACE-CAN"
+    assert desk_result.badge == "genuine" and result.evidence.access_method == "PACE-CAN"
     view = result_view(desk.service.latest())
     assert view["face"].startswith("data:image/jpeg;base64,")
-    assert "receipt" not in view["authenticity"]
+    assert view["authenticity"]["badge"] == "genuine" and view["authenticity"]["access_method"] == "PACE-CAN"
+    assert "receipt" not in view["authenticity"] and "chip_receipt" not in view
     receipt = desk.service.receipt(result.result_id)
-    assert receipt["chip_receipt"] == {"files": {"DG1": "ab" * 32}}
-    assert len(receipt["digest_sha256"]) == 64
+    assert receipt["chip"] == {"files": {"DG1": "ab" * 32}}
+    assert receipt["signature"]["algorithm"] == "Ed25519" and receipt["result"]["verdict"] == "verified"
+    assert check_signature(receipt, [desk.service.receipt_key.public]).status is SignatureStatus.OK
     assert audit_entries(desk)[-1]["action"] == "receipt_viewed"
-    stored = desk.store.get_result(result.result_id)
-    assert receipt_view(stored, site_id="bv-test") == receipt  # the receipt survives in the store
+    stored = desk.store.results.get(result.result_id)
+    assert build_receipt(site_id="bv-test", issued_at=stored.created_at, key=desk.service.receipt_key, result=stored,
+                         chip=stored.chip_receipt) == receipt  # the receipt survives in the store
     assert desk.service.receipt(result.result_id) == receipt  # asking again gives the same receipt
 
 
 @pytest.mark.parametrize(("authenticity", "reason"), [(TAMPERED, "reason.passive_failed"), (CLONE, "reason.clone")])
 def test_forged_or_copied_card_is_rejected_and_nothing_is_sent(desk, authenticity, reason):
     desk.service.expect_card(ID_HANG)
-    result = tap(desk, FakeChipRead(identity(), authenticity)).result
+    shown = tap(desk, FakeChipRead(identity(), authenticity))
+    result = shown.result
     assert result.verdict is Verdict.REJECTED
     assert result.reasons[0] == reason
-    assert result.authenticity["badge"] == "failed"
+    assert shown.badge == "failed" and desk.service.get(result.result_id).badge == "failed"
     assert desk.insurance.calls == 0  # no entitlement for a card that is not genuine
     assert events_of(desk) == []
-    assert desk.store.get_result(result.result_id).verdict is Verdict.REJECTED
+    assert desk.store.results.get(result.result_id).verdict is Verdict.REJECTED
     view = result_view(desk.service.latest())
     assert view["next_steps"][0]["key"] == "next.refuse_card"
     assert view["badge_text"]["en"] == "Card failed the check"
@@ -192,17 +203,18 @@ def test_forged_or_copied_card_is_rejected_and_nothing_is_sent(desk, authenticit
 
 def test_unknown_trust_anchor_is_a_warning_not_a_failure(desk):
     desk.service.expect_card(ID_HANG)
-    result = tap(desk, FakeChipRead(identity(), UNKNOWN_CSCA)).result
+    shown = tap(desk, FakeChipRead(identity(), UNKNOWN_CSCA))
+    result = shown.result
     assert result.verdict is Verdict.WARNING
-    assert result.authenticity["badge"] == "trust_anchor_unknown"
+    assert shown.badge == "trust_anchor_unknown"
     assert "reason.trust_unknown" in result.reasons
 
 
 def test_failed_read_tells_the_desk_what_to_do_and_records_nothing(desk):
     desk.service.expect_card(ID_HANG)
     assert tap(desk, CardRemovedError("card left the field")) is None
-    assert desk.service.reader_state["message_key"] == "error.card_removed"
-    assert desk.store.count_results() == 0
+    assert desk.service.reader_state.message_key == "error.card_removed"
+    assert desk.store.results.count() == 0
     assert audit_entries(desk)[-1]["data"]["error"] == "CardRemovedError"
 
 
@@ -233,7 +245,7 @@ def test_backend_down_answers_from_cache_then_cannot_check(desk):
     assert view["offline"] is True and view["offline_since"]
     unknown = desk.service.verify_manual(ID_STRANGER).result
     assert unknown.verdict is Verdict.CANNOT_CHECK and unknown.reasons[0] == "check.insurance.unavailable"
-    assert desk.service.backend_state == "offline"
+    assert desk.service.state.backend == "offline"
     assert len(events_of(desk)) == 3  # every check-in is queued for when the backend is back
 
 
@@ -243,10 +255,10 @@ def test_the_service_records_one_result_with_its_final_verdict(desk):
     desk.service.expect_card(ID_HANG)
     result = tap(desk, FakeChipRead(identity(), UNKNOWN_CSCA)).result
     assert result.verdict is Verdict.WARNING
-    assert desk.store.count_results() == 1 and desk.store.get_result(result.result_id) == result
+    assert desk.store.results.count() == 1 and desk.store.results.get(result.result_id) == result
     [event] = events_of(desk)
     assert event["event_id"] == result.result_id and event["verdict"] == "warning"
-    assert desk.store.cache_get("insurance", ID_HANG, max_age_s=3600).status == "valid"
+    assert desk.store.cache.get("insurance", ID_HANG, max_age_s=3600).status == "valid"
 
 
 # --- exam and notary profiles ------------------------------------------------------------------------
@@ -271,7 +283,7 @@ def test_exam_offline_uses_the_downloaded_roster(tmp_path):
     desk = make_desk(tmp_path, "exam", licensing=FakeLicensing((ID_HANG, ID_BINH)))
     try:
         desk.service.verify_manual(ID_HANG)  # online: the roster is downloaded on the way
-        assert desk.store.roster_entry(SESSION, ID_BINH) is not None  # kept with the result
+        assert desk.store.rosters.entry(SESSION, ID_BINH) is not None  # kept with the result
         desk.licensing.down = True
         offline = desk.service.verify_manual(ID_BINH).result
         assert offline.verdict is Verdict.VERIFIED and offline.checks[0].from_cache
@@ -350,7 +362,9 @@ def test_history_leaves_out_purged_results_and_needs_no_audit_log(tmp_path):
 def test_history_shows_results_recorded_outside_the_desk(desk):
     """``python -m agent verify`` records into the same store: the desk's history shows it too."""
     typed = desk.service.verify_manual(ID_HANG).result
-    from_command = desk.service.entitlement.check(identity(ID_BINH), "clinic")
+    command = DeskService(store=desk.store, entitlement=desk.service.entitlement, policy=policy_for("clinic"),
+                          audit=desk.audit)
+    from_command = command.verify_manual(ID_BINH).result
     page, total = desk.service.history()
     assert total == 2 and [r.result_id for r in page] == [from_command.result_id, typed.result_id]
 
@@ -373,7 +387,7 @@ def test_results_and_reader_states_are_published(desk):
         subscription = desk.service.hub.subscribe(loop)
         desk.service.verify_qr_text(qr_text())
 
-        async def drain() -> list[dict]:
+        async def drain() -> list:
             got = []
             while True:
                 try:
@@ -384,9 +398,11 @@ def test_results_and_reader_states_are_published(desk):
         events = loop.run_until_complete(drain())
     finally:
         loop.close()
-    kinds = [e["event"] for e in events]
+    views = [event_view(message.event) for message in events]
+    kinds = [kind for kind, _data in views]
     assert "result" in kinds and "reader" in kinds
-    result = next(e for e in events if e["event"] == "result")["data"]
+    assert [message.id for message in events] == sorted(message.id for message in events)
+    result = next(data for kind, data in views if kind == "result")
     json.dumps(result)  # JSON-able as it is
     assert result["verdict"] == "verified" and result["display"]["full_name"] == NAME_HANG
 
@@ -398,27 +414,32 @@ def insurance(status: str, *, cached: bool = False) -> BackendCheck:
     return BackendCheck("insurance", status, {}, from_cache=cached)
 
 
+NO_CLONE_CHECK = evidence(Status.OK, Status.NOT_SUPPORTED)
+CLINIC, NOTARY, EXAM = policy_for("clinic"), policy_for("notary"), policy_for("exam")
+
+
 @pytest.mark.parametrize(("facts", "expected"), [
-    (v.Facts(Source.CHIP, "clinic", GENUINE, insurance("valid")), Verdict.VERIFIED),
-    (v.Facts(Source.CHIP, "clinic", GENUINE, insurance("expired")), Verdict.WARNING),
-    (v.Facts(Source.CHIP, "clinic", GENUINE, insurance("unavailable")), Verdict.CANNOT_CHECK),
-    (v.Facts(Source.CHIP, "clinic", GENUINE, insurance("valid", cached=True)), Verdict.VERIFIED),
-    (v.Facts(Source.CHIP, "clinic", TAMPERED, insurance("valid")), Verdict.REJECTED),
-    (v.Facts(Source.CHIP, "clinic", CLONE, None), Verdict.REJECTED),
-    (v.Facts(Source.CHIP, "clinic", UNKNOWN_CSCA, insurance("valid")), Verdict.WARNING),
-    (v.Facts(Source.CHIP, "clinic", {"passive": "ok", "chip": "not_supported"}, insurance("valid")), Verdict.VERIFIED),
-    (v.Facts(Source.CHIP, "notary", {"passive": "ok", "chip": "not_supported"}, None), Verdict.WARNING),
-    (v.Facts(Source.QR, "clinic", None, insurance("valid")), Verdict.VERIFIED),
-    (v.Facts(Source.QR, "notary", None, BackendCheck("notary", "recorded")), Verdict.WARNING),
-    (v.Facts(Source.MANUAL, "exam", None, BackendCheck("roster", "on_roster")), Verdict.VERIFIED),
-    (v.Facts(Source.MANUAL, "exam", None, BackendCheck("roster", "on_roster"), already_checked_in=True),
+    (v.Facts(Source.CHIP, CLINIC, GENUINE, insurance("valid")), Verdict.VERIFIED),
+    (v.Facts(Source.CHIP, CLINIC, GENUINE, insurance("expired")), Verdict.WARNING),
+    (v.Facts(Source.CHIP, CLINIC, GENUINE, insurance("unavailable")), Verdict.CANNOT_CHECK),
+    (v.Facts(Source.CHIP, CLINIC, GENUINE, insurance("valid", cached=True)), Verdict.VERIFIED),
+    (v.Facts(Source.CHIP, CLINIC, TAMPERED, insurance("valid")), Verdict.REJECTED),
+    (v.Facts(Source.CHIP, CLINIC, CLONE, None), Verdict.REJECTED),
+    (v.Facts(Source.CHIP, CLINIC, UNKNOWN_CSCA, insurance("valid")), Verdict.WARNING),
+    (v.Facts(Source.CHIP, CLINIC, NO_CLONE_CHECK, insurance("valid")), Verdict.VERIFIED),
+    (v.Facts(Source.CHIP, NOTARY, NO_CLONE_CHECK, None), Verdict.WARNING),
+    (v.Facts(Source.QR, CLINIC, None, insurance("valid")), Verdict.VERIFIED),
+    (v.Facts(Source.QR, NOTARY, None, BackendCheck("notary", "recorded")), Verdict.WARNING),
+    (v.Facts(Source.MANUAL, EXAM, None, BackendCheck("roster", "on_roster")), Verdict.VERIFIED),
+    (v.Facts(Source.MANUAL, EXAM, None, BackendCheck("roster", "on_roster"), already_checked_in=True),
      Verdict.WARNING),
-    (v.Facts(Source.MANUAL, "exam", None, BackendCheck("roster", "not_on_roster")), Verdict.REJECTED),
-    (v.Facts(Source.MANUAL, "exam", None, BackendCheck("roster", "something_new")), Verdict.CANNOT_CHECK),
-    (v.Facts(Source.MANUAL, "clinic", None, None, old_id_only=True), Verdict.CANNOT_CHECK),
-    (v.Facts(Source.CHIP, "clinic", GENUINE, insurance("valid"), problems=("reason.qr_chip_mismatch",)),
+    (v.Facts(Source.MANUAL, EXAM, None, BackendCheck("roster", "not_on_roster")), Verdict.REJECTED),
+    # an answer the exam policy does not list
+    (v.Facts(Source.MANUAL, EXAM, None, BackendCheck("roster", "expired")), Verdict.CANNOT_CHECK),
+    (v.Facts(Source.MANUAL, CLINIC, None, None, old_id_only=True), Verdict.CANNOT_CHECK),
+    (v.Facts(Source.CHIP, CLINIC, GENUINE, insurance("valid"), problems=("reason.qr_chip_mismatch",)),
      Verdict.REJECTED),
-    (v.Facts(Source.CHIP, "notary", GENUINE, BackendCheck("notary", "recorded"), differences=2), Verdict.WARNING),
+    (v.Facts(Source.CHIP, NOTARY, GENUINE, BackendCheck("notary", "recorded"), differences=2), Verdict.WARNING),
 ])
 def test_verdict_table(facts, expected):
     decision = v.decide(facts)
@@ -430,21 +451,28 @@ def test_verdict_table(facts, expected):
         assert decision.next_steps  # every problem says what to do next
 
 
+def test_a_policy_refuses_to_weigh_another_kind_of_check():
+    with pytest.raises(ValueError, match="roster"):
+        CLINIC.check_verdict(BackendCheck("roster", "on_roster"))
+
+
 def test_every_reason_and_next_step_has_a_catalogue_text():
     from agent import messages
 
+    checks = (insurance("valid"), insurance("expired"), insurance("suspended"), insurance("not_found"),
+              insurance("unavailable", cached=True), BackendCheck("roster", "on_roster"),
+              BackendCheck("roster", "not_on_roster"), BackendCheck("roster", "unavailable", from_cache=True),
+              BackendCheck("notary", "recorded"))
     facts = [
         v.Facts(Source.CHIP, p, a, c, problems=pr, differences=d, already_checked_in=ac, old_id_only=o)
-        for p in ("clinic", "notary", "exam")
-        for a in (GENUINE, TAMPERED, CLONE, UNKNOWN_CSCA, {"passive": "ok", "chip": "not_supported"})
-        for c in (insurance("valid"), insurance("expired"), insurance("suspended"), insurance("not_found"),
-                  insurance("unavailable", cached=True), BackendCheck("roster", "on_roster"),
-                  BackendCheck("roster", "not_on_roster"), BackendCheck("notary", "recorded"))
+        for p in (CLINIC, NOTARY, EXAM)
+        for a in (GENUINE, TAMPERED, CLONE, UNKNOWN_CSCA, NO_CLONE_CHECK)
+        for c in checks if c.kind is p.check_kind  # a desk's policy only ever weighs its own kind of check
         for pr in ((), ("reason.id_inconsistent",), ("reason.qr_chip_mismatch",))
         for d in (0, 1)
         for ac in (False, True)
         for o in (False, True)
-    ] + [v.Facts(s, "clinic") for s in Source]
+    ] + [v.Facts(s, CLINIC) for s in Source]
     keys = {key for f in facts for decision in [v.decide(f)] for key in decision.reasons + decision.next_steps}
     missing = sorted(k for k in keys if k not in messages.CATALOGUE)
     assert missing == []
@@ -453,10 +481,15 @@ def test_every_reason_and_next_step_has_a_catalogue_text():
 # --- the reader loop -------------------------------------------------------------------------------
 
 
-class Event:
-    def __init__(self, kind: str, reader: str = "Test reader") -> None:
-        self.kind = kind
-        self.reader = reader
+class FakeCards:
+    """A card source whose connections are made by ``connect``."""
+
+    def __init__(self, connect) -> None:
+        self.events: queue.Queue = queue.Queue()
+        self.connect = connect
+
+    def put(self, kind: CardEventKind) -> None:
+        self.events.put(CardEvent(kind, "Test reader"))
 
 
 def wait_for(condition, timeout: float = 5.0) -> None:
@@ -469,33 +502,32 @@ def wait_for(condition, timeout: float = 5.0) -> None:
 
 def test_worker_verifies_a_tapped_card_and_closes_the_connection(desk):
     desk.service.expect_card(ID_HANG)
-    events: queue.Queue = queue.Queue()
     cards = [FakeCard(FakeChipRead(identity(), GENUINE))]
-    worker = ReaderWorker(desk.service, card_events=events, connect=lambda reader: cards[0])
+    source = FakeCards(lambda reader: cards[0])
+    worker = ReaderWorker(desk.service, cards=source)
     worker.start()
     try:
-        events.put(Event("inserted"))
+        source.put(CardEventKind.INSERTED)
         wait_for(lambda: worker.reads == 1)
         assert cards[0].closed
         assert desk.service.latest().result.verdict is Verdict.VERIFIED
-        events.put(Event("removed"))
+        source.put(CardEventKind.REMOVED)
     finally:
         worker.stop()
     assert not worker.running
 
 
 def test_worker_reports_a_reader_that_cannot_connect(desk):
-    events: queue.Queue = queue.Queue()
-
     def connect(reader: str):
         raise CardRemovedError("no card")
 
-    worker = ReaderWorker(desk.service, card_events=events, connect=connect)
+    source = FakeCards(connect)
+    worker = ReaderWorker(desk.service, cards=source)
     worker.start()
     try:
-        events.put(Event("inserted"))
+        source.put(CardEventKind.INSERTED)
         wait_for(lambda: worker.reads == 1)
-        assert desk.service.reader_state["message_key"] == "error.card_removed"
+        assert desk.service.reader_state.message_key == "error.card_removed"
     finally:
         worker.stop()
 

@@ -2,8 +2,10 @@
 (province of birth registration, century and sex, year of birth; Circular 07/2016/TT-BCA Art. 7),
 the chip keys it yields (CAN = last 6 digits, document number = last 9 digits) and the card's expiry
 derived from the renewal ages of the Law on Citizen Identification 2014 (Art. 21) and the Law on
-Identification 2023 (Art. 21), so that BAC can be tried after a QR scan (reference/CCCD.md).
+Identification 2023 (Art. 21), so that BAC can be tried after a QR scan (docs/reference/card.md).
 
+These are Vietnamese rules, not ICAO ones, so they live in the application layer rather than in the
+protocol core; the chip keys they yield are the core's :class:`agent.icao.keys.CanKey` and ``MrzKey``.
 The expiry rule is a fallback built from the law, not read from a card: confirm it on real cards.
 """
 
@@ -15,6 +17,7 @@ from datetime import date
 
 from agent.errors import MrzFormatError
 from agent.icao.keys import FILLER, CanKey, MrzKey
+from agent.models import Sex
 
 LAW_2014 = "2014"
 LAW_2023 = "2023"
@@ -50,7 +53,7 @@ class IdNumber:
     """The parts of a 12-digit ID number."""
 
     province_code: str = dataclasses.field(repr=False)
-    sex: str = dataclasses.field(repr=False)  # "M" | "F"
+    sex: Sex = dataclasses.field(repr=False)
     birth_year: int = dataclasses.field(repr=False)
     serial: str = dataclasses.field(repr=False)
 
@@ -69,13 +72,14 @@ def parse_id(id12: str) -> IdNumber:
     century_start = 1900 + 100 * (century_sex // 2)
     return IdNumber(
         province_code=id12[0:3],
-        sex="M" if century_sex % 2 == 0 else "F",
+        sex=Sex.MALE if century_sex % 2 == 0 else Sex.FEMALE,
         birth_year=century_start + int(id12[4:6]),
         serial=id12[6:12],
     )
 
 
-def id_consistency_problems(id12: str, *, date_of_birth: date | None = None, sex: str | None = None) -> tuple[str, ...]:
+def id_consistency_problems(id12: str, *, date_of_birth: date | None = None,
+                            sex: Sex | str | None = None) -> tuple[str, ...]:
     """Reasons (English, no personal data) why an ID number does not fit a date of birth and sex
     read elsewhere (QR, DG1, DG13). Empty when consistent. A reason to reject, never a gate on reading."""
     parts = parse_id(id12)
@@ -83,21 +87,12 @@ def id_consistency_problems(id12: str, *, date_of_birth: date | None = None, sex
     if date_of_birth is not None and date_of_birth.year != parts.birth_year:
         problems.append("birth year in the ID number differs from the date of birth")
     if sex is not None:
-        normalised = _normalise_sex(sex)
-        if normalised is not None and normalised != parts.sex:
+        stated = Sex.parse(sex)
+        if stated in (Sex.MALE, Sex.FEMALE) and stated is not parts.sex:
             problems.append("sex digit in the ID number differs from the stated sex")
     if not parts.province_known:
         problems.append("unknown province code in the ID number")
     return tuple(problems)
-
-
-def _normalise_sex(value: str) -> str | None:
-    lowered = value.strip().lower()
-    if lowered in ("m", "nam", "male"):
-        return "M"
-    if lowered in ("f", "nữ", "nu", "female"):
-        return "F"
-    return None
 
 
 def can_from_id(id12: str) -> str:
