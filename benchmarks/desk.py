@@ -42,10 +42,9 @@ from agent.wiring.demo import (  # noqa: E402
     Citizen,
     SimulatedSite,
     demo_card,
-    find_vpcd_slot,
-    pcsc_available,
     simulated_site,
 )
+from agent.wiring.simulated import find_vpcd_slot, pcsc_available  # noqa: E402
 from simulators.card.people import DEFAULT_SEED, make_person  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "desk.json"

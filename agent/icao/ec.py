@@ -457,7 +457,7 @@ OID_PRIME_FIELD = "1.2.840.10045.1.1"
 MAX_PARAMETER_BYTES = 1024
 _EXPLICIT_VERSIONS = frozenset({"ecdpVer1", "ecdpVer2", "ecdpVer3"})
 # asn1crypto parses lazily and can raise almost any built-in exception on malformed input.
-_ASN1_FAILURES = (
+ASN1_FAILURES = (
     ValueError,
     TypeError,
     KeyError,
@@ -502,7 +502,7 @@ def curve_from_ec_parameters(der: bytes) -> Curve:
         return _specified_curve(parameters.chosen)
     except EcParametersError:
         raise
-    except _ASN1_FAILURES as exc:
+    except ASN1_FAILURES as exc:
         raise EcParametersError(f"malformed ECParameters: {exc}") from exc
 
 

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509 import ObjectIdentifier
 
 from agent.errors import DocumentError
-from agent.icao.ec import Curve, EcParametersError, UnknownCurveError, curve_from_ec_parameters
+from agent.icao.ec import ASN1_FAILURES, Curve, EcParametersError, UnknownCurveError, curve_from_ec_parameters
 from agent.models import Outcome
 
 # --- object identifiers --------------------------------------------------------------------------
@@ -124,18 +124,6 @@ _NAME_ATTRIBUTES = {
     "1.2.840.113549.1.9.1": "emailAddress",
 }
 
-# asn1crypto raises these from lazy parsing of malformed input (and nothing we rely on otherwise).
-_ASN1_FAILURES = (
-    ValueError,
-    TypeError,
-    KeyError,
-    IndexError,
-    AttributeError,
-    OverflowError,
-    UnicodeError,
-    NotImplementedError,
-    RecursionError,
-)
 
 
 @contextmanager
@@ -145,7 +133,7 @@ def asn1_guard(file: str, what: str) -> Iterator[None]:
         yield
     except DocumentError:
         raise
-    except _ASN1_FAILURES as exc:
+    except ASN1_FAILURES as exc:
         raise DocumentError(f"malformed {what}: {_short(exc)}", file=file) from exc
 
 

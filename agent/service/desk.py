@@ -87,7 +87,7 @@ class DeskService:
         self._new_id = new_id
         self.keys = KeyHints(ttl_s=key_ttl_s, monotonic=monotonic)
         self.state = DeskState(self.hub, monotonic=monotonic)
-        self.history_of = History(store, self.state)
+        self._history = History(store, self.state)
         self.pipeline = Pipeline(store=store, entitlement=entitlement, policy=policy, audit=audit, state=self.state,
                                  clock=clock, new_id=new_id, on_recorded=on_recorded)
 
@@ -207,13 +207,13 @@ class DeskService:
     # --- what the API reads -----------------------------------------------------------------------
 
     def latest(self) -> DeskResult | None:
-        return self.history_of.latest()
+        return self._history.latest()
 
     def get(self, result_id: str) -> DeskResult | None:
-        return self.history_of.get(result_id)
+        return self._history.get(result_id)
 
     def history(self, *, page: int = 1, size: int = 20) -> tuple[list[DeskResult], int]:
-        return self.history_of.page(page=page, size=size)
+        return self._history.page(page=page, size=size)
 
     def receipt(self, result_id: str) -> dict[str, Any] | None:
         """The signed verification receipt of one result (the notary keeps it); its viewing is audited."""
