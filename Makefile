@@ -1,5 +1,8 @@
 # make run  - the demo on the simulated card and mock backends (installs what is missing first)
-# make test - the whole suite: ruff, mypy, import-linter contracts and pytest
+# make test - the whole suite: ruff, mypy, import-linter contracts and pytest (which also builds the
+#             wheel and the frozen application and runs them outside the checkout)
+# make dist - dist/cccd_edge_agent-*.whl and the one-folder application dist/cccd-agent/ (PyInstaller,
+#             packaging/cccd-agent.spec); the same spec builds the Windows application on Windows
 #
 # Both work on a fresh Debian 12 machine as root (or with sudo) with nothing but Python 3.11+:
 # they install the Debian packages and the .venv they need, once.
@@ -13,7 +16,7 @@ APT_PACKAGES := pcscd libpcsclite-dev vsmartcard-vpcd libzbar0 swig chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: run test deps system-deps lint bench clean
+.PHONY: run test deps system-deps lint bench dist clean
 
 run: deps
 	$(PY) -m agent demo
@@ -41,11 +44,18 @@ system-deps:
 $(STAMP): pyproject.toml
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,dist]'
 	touch $(STAMP)
 
 bench: deps
 	for script in benchmarks/*.py; do $(PY) $$script || exit 1; done
 
+dist: deps
+	rm -rf dist build
+	$(PY) -m build --wheel --outdir dist .
+	$(VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller \
+	  packaging/cccd-agent.spec
+	@echo "built: $$(ls dist/*.whl) and dist/cccd-agent/ (run dist/cccd-agent/cccd-agent --version)"
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist

@@ -26,12 +26,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent.errors import StoreError
+import filelock
+
+from agent.errors import StoreError, StoreLockedError
 from agent.privacy import mask_id
 
 GENESIS = "0" * 64
 SUBJECT_BYTES = 16
 TAIL_BYTES = 64 * 1024  # an entry is well under 2 KB: the last one is always inside this tail
+LOCK_TIMEOUT_S = 30.0  # an append holds the lock for one write and fsync: far less, even on a slow disk
 _INFO_MAC = b"cccd-agent audit v1: entry MAC"
 _INFO_SUBJECT = b"cccd-agent audit v1: subject"
 
@@ -39,6 +42,9 @@ ACTION_VERIFICATION = "verification"
 ACTION_READ_FAILED = "read_failed"
 ACTION_RECEIPT_VIEWED = "receipt_viewed"
 ACTION_STARTED = "agent_started"
+ACTION_SIGNED_IN = "operator_signed_in"
+ACTION_SIGNED_OUT = "operator_signed_out"
+ACTION_SIGN_IN_FAILED = "operator_sign_in_failed"
 ACTION_STOPPED = "agent_stopped"
 
 
@@ -125,17 +131,22 @@ class AuditReport:
 
 
 class AuditLog:
-    """Appends chained entries to one file; safe between threads and, where the OS offers file locks,
-    between processes (the tail is re-read under the lock before every append)."""
+    """Appends chained entries to one file; safe between threads and between processes (the desk
+    service and a technician's command): every append takes an exclusive lock on ``<log>.lock`` (a
+    ``filelock`` lock: ``flock`` on POSIX, ``msvcrt.locking`` on Windows) and re-reads the tail under it.
+    An append that cannot get the lock within ``lock_timeout_s`` fails with StoreLockedError rather than
+    writing unlocked, which could fork the hash chain."""
 
     def __init__(self, path: str | os.PathLike[str], keys: AuditKeys | None, *, operator: str, site_id: str,
-                 clock: Callable[[], datetime] = _utc_now) -> None:
+                 clock: Callable[[], datetime] = _utc_now, lock_timeout_s: float = LOCK_TIMEOUT_S) -> None:
         self.path = Path(path)
         self.keys = keys
         self.operator = operator
         self.site_id = site_id
         self._clock = clock
         self._lock = threading.Lock()
+        self._file_lock = filelock.FileLock(self.path.with_name(self.path.name + ".lock"),
+                                            timeout=lock_timeout_s)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
@@ -173,15 +184,21 @@ class AuditLog:
     @contextlib.contextmanager
     def _file(self) -> Iterator[Any]:
         try:
-            handle = self.path.open("a+b")
+            self._file_lock.acquire()
+        except filelock.Timeout:
+            raise StoreLockedError(f"the audit log {self.path} has been locked by another process for "
+                                   f"{self._file_lock.timeout:.0f} s") from None
         except OSError as exc:
-            raise StoreError(f"cannot open the audit log {self.path}: {exc.strerror}") from exc
+            raise StoreError(f"cannot lock the audit log {self.path}: {exc.strerror or exc}") from exc
         try:
-            _lock_file(handle)
-            yield handle
+            try:
+                handle = self.path.open("a+b")
+            except OSError as exc:
+                raise StoreError(f"cannot open the audit log {self.path}: {exc.strerror}") from exc
+            with handle:
+                yield handle
         finally:
-            _unlock_file(handle)
-            handle.close()
+            self._file_lock.release()
 
 
 def read_entries(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
@@ -286,32 +303,3 @@ def _entry_problem(entry: Any, expected_seq: int, prev: str, keys: AuditKeys | N
         if not isinstance(mac, str) or not hmac.compare_digest(mac, keys.mac(entry["hash"])):
             return "its MAC does not verify (rewritten without the audit key, or another key)"
     return ""
-
-
-# --- cross-platform advisory file locks ------------------------------------------------------------
-
-
-def _lock_file(handle: Any) -> None:
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-
-        handle.seek(0)
-        with contextlib.suppress(OSError):
-            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
-        return
-    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-
-
-def _unlock_file(handle: Any) -> None:
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-
-        handle.seek(0)
-        with contextlib.suppress(OSError):
-            msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
-        return
-    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

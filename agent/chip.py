@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from agent.errors import AgentError, DocumentError
 from agent.faces import face_to_displayable
@@ -25,7 +26,7 @@ from agent.icao.apdu import ResponseApdu
 from agent.icao.files import CancelCheck, ReadLimits
 from agent.icao.keys import CanKey, MrzKey
 from agent.icao.lds.document import ChipDocument
-from agent.icao.lds_registry import DG1
+from agent.icao.lds_registry import DG1, DG2, DG13
 from agent.icao.read_sequence import ChipReading, FileProgress, read_document
 from agent.icao.transport import ApduTraceRecord, Transport, build_send
 from agent.icao.trust import TrustStore
@@ -73,9 +74,15 @@ def read_chip(
     cancel: CancelCheck | None = None,
     link_estimate: Callable[[], float | None] | None = None,
     at: datetime | None = None,
+    on_identity: Callable[[Identity], None] | None = None,
+    on_face: Callable[[bytes], None] | None = None,
 ) -> ChipRead:
     """Open, read and check the chip on ``transport``. Raises the typed errors of the read (card
-    removed, wrong key, ...); a finished read always returns, whatever its outcomes."""
+    removed, wrong key, ...); a finished read always returns, whatever its outcomes.
+
+    ``on_identity`` is called with DG13's identity as soon as DG13 is in, ``on_face`` with the face as
+    the page shows it as soon as DG2 is: neither is checked yet (the evidence of the returned read says
+    whether they are genuine)."""
     if can is None and id_number is not None:
         can = can_from_id(id_number)
     can_key = CanKey(can) if can else None
@@ -89,6 +96,7 @@ def read_chip(
     read_at = at or datetime.now(UTC)
     if limits is None:
         limits = ReadLimits.from_setting(settings.reader.extended_length)
+    early = _EarlyFiles(on_identity, on_face)
     reading = read_document(
         build_send(counting, trace=trace),
         can=can_key,
@@ -101,11 +109,12 @@ def read_chip(
         rng=os.urandom,
         progress=progress,
         cancel=cancel,
+        on_file=early.file_read,
     )
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     cpu_ms = (time.thread_time() - cpu_started) * 1000.0
     identity = identity_from_document(reading.document)
-    face, mime = _face(reading.document)
+    face, mime = early.face if early.face is not None else _face(reading.document)
     # The estimate source is a running total (e.g. of a simulated card read more than once): this read's share.
     estimate_after = link_estimate() if link_estimate else None
     estimate = estimate_after - (estimate_before or 0.0) if estimate_after is not None else None
@@ -147,11 +156,40 @@ class ConfiguredChipReader:
         return self.memory.get_or_create(connection.reader, new_limits)
 
     def read(self, connection: CardConnection, keys: ChipKeys, *, transaction_id: str,
-             progress: FileProgress | None = None, cancel: CancelCheck | None = None) -> ChipRead:
+             progress: FileProgress | None = None, cancel: CancelCheck | None = None,
+             on_identity: Callable[[Identity], None] | None = None,
+             on_face: Callable[[bytes], None] | None = None) -> ChipRead:
         return read_chip(connection, settings=self.settings, trust_store=self.trust_store,
                          transaction_id=transaction_id, id_number=keys.id_number, can=keys.can, mrz=keys.mrz,
                          limits=self.limits_for(connection), progress=progress, cancel=cancel,
-                         link_estimate=connection.link_estimate_ms)
+                         link_estimate=connection.link_estimate_ms, on_identity=on_identity, on_face=on_face)
+
+
+class _EarlyFiles:
+    """Tells the desk who and what the card shows as soon as DG13 and DG2 are in; the face decoded here
+    is the one the finished read returns (decoded once)."""
+
+    def __init__(self, on_identity: Callable[[Identity], None] | None,
+                 on_face: Callable[[bytes], None] | None) -> None:
+        self.on_identity = on_identity
+        self.on_face = on_face
+        self.face: tuple[bytes | None, str | None] | None = None
+
+    def file_read(self, name: str, document: ChipDocument) -> None:
+        if name == DG13.name and self.on_identity is not None and document.dg13 is not None:
+            self._tell(self.on_identity, document.dg13.to_identity())
+        elif name == DG2.name and self.on_face is not None:
+            self.face = _face(document)
+            if self.face[0] is not None:
+                self._tell(self.on_face, self.face[0])
+
+    @staticmethod
+    def _tell(listener: Callable[[Any], None], value: Any) -> None:
+        # What the desk does with an early file must never break the read itself.
+        try:
+            listener(value)
+        except Exception:
+            log.exception("a listener of the chip read failed")
 
 
 def evidence_of(reading: ChipReading) -> ChipEvidence:

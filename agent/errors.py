@@ -71,6 +71,12 @@ class CardRemovedError(TransportError):
     message_key = "error.card_removed"
 
 
+class TransferError(TransportError):
+    """The reader or the PC/SC stack failed one transfer (a receive buffer too small, a reader error
+    mid-response) while the card stayed on the reader: whether the card executed the command is unknown,
+    so a secure-messaging session's counter can no longer be trusted (the read opens a new one)."""
+
+
 class OperationCancelledError(AgentError):
     """The caller cancelled a long operation (e.g. a file read) on purpose."""
 
@@ -289,3 +295,32 @@ class InvalidInputError(AgentError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(f"{field}: {message}" if field else message)
         self.field = field
+
+
+class IdentityDetailsMissingError(InvalidInputError):
+    """The insurance lookup needs the citizen's full name and date of birth (or birth year), as the BHXH
+    gateway does, and one of them was not given; ``field`` names it."""
+
+    message_key = "error.identity_details_missing"
+
+
+# --- the operator at the desk -----------------------------------------------------------------------
+
+
+class OperatorRequiredError(AgentError):
+    """A lookup was asked for with no operator signed in at a desk whose operators are listed: every
+    lookup carries who made it (the BHXH gateway and the audit trail want it)."""
+
+    message_key = "error.operator_required"
+    exit_code = 77  # EX_NOPERM
+
+
+class OperatorSignInError(AgentError):
+    """Signing in failed: no such operator, a wrong PIN, or too many wrong PINs in a row (wait)."""
+
+    message_key = "error.operator_sign_in"
+    exit_code = 77
+
+    def __init__(self, message: str, *, locked_for_s: float = 0.0) -> None:
+        super().__init__(message)
+        self.locked_for_s = locked_for_s

@@ -81,6 +81,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "The lookup service cannot be reached. The record will be sent when the network is back.",
     ),
     "error.backend_rejected": ("Hệ thống tra cứu từ chối yêu cầu.", "The lookup service refused the request."),
+    "error.operator_required": (
+        "Chưa có cán bộ đăng nhập: hãy đăng nhập trước khi tra cứu.",
+        "Nobody is signed in: sign in before looking anyone up.",
+    ),
+    "error.operator_sign_in": (
+        "Không đăng nhập được: sai mã PIN hoặc không có cán bộ này.",
+        "Could not sign in: wrong PIN, or no such operator.",
+    ),
     "error.backend_malformed": (
         "Hệ thống tra cứu trả lời không hợp lệ.",
         "The lookup service sent an invalid answer.",
@@ -96,6 +104,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "error.sync": ("Chưa đồng bộ được dữ liệu.", "The records could not be synchronised yet."),
     "error.invalid_input": ("Thông tin nhập vào không hợp lệ.", "The input is not valid."),
+    "error.identity_details_missing": (
+        "Tra cứu BHYT cần họ tên và ngày sinh (hoặc năm sinh) như trên thẻ: hãy nhập đủ rồi kiểm tra lại.",
+        "The insurance lookup needs the full name and the date of birth (or birth year) as on the card: "
+        "enter them and check again.",
+    ),
     "error.unauthorized": (
         "Thiếu hoặc sai mã truy cập của máy trạm.",
         "The agent's access token is missing or wrong.",
@@ -165,11 +178,56 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "check.insurance.suspended": ("Thẻ BHYT đang bị tạm khóa", "Health-insurance card suspended"),
     "check.insurance.not_found": ("Không tìm thấy thẻ BHYT", "No health-insurance card found"),
     "check.insurance.unavailable": ("Chưa tra cứu được BHYT lúc này", "Cannot check health insurance now"),
+    "check.insurance.details_missing": (
+        "Chưa tra cứu được BHYT: giấy tờ không có đủ họ tên và ngày sinh",
+        "Insurance not checked: the document does not give the full name and date of birth",
+    ),
     "check.roster.on_roster": ("Có tên trong danh sách ca thi", "On the session roster"),
     "check.roster.not_on_roster": ("Không có tên trong danh sách ca thi", "Not on the session roster"),
     "check.roster.unavailable": ("Chưa kiểm tra được danh sách ca thi lúc này", "Cannot check the roster now"),
     "check.notary.recorded": ("Đã ghi nhận hồ sơ xác thực danh tính", "Identity-verification record kept"),
     "check.from_cache": ("Theo dữ liệu đã lưu, cập nhật lúc {time}", "From cache, as of {time}"),
+    "check.insurance.valid_with_warning": ("Thẻ BHYT còn hạn, cần kiểm tra giấy tờ",
+                                           "Health-insurance card valid, papers to check"),
+    "check.insurance.mismatch": ("Thông tin không khớp với thẻ BHYT", "The details do not match the insurance card"),
+    "check.insurance.config_error": ("Không tra cứu được: lỗi tài khoản hoặc cán bộ tra cứu",
+                                     "Cannot look up: the account or the staff registration is wrong"),
+    # the BHXH gateway's result codes (maKetQua), one message each
+    "bhyt.000": ("Thẻ BHYT còn giá trị sử dụng", "Health-insurance card valid"),
+    "bhyt.001": ("Thẻ do BHXH Bộ Quốc phòng quản lý: kiểm tra thẻ và giấy tờ tùy thân",
+                 "A card of the army's social insurance: check the card and the identity papers"),
+    "bhyt.002": ("Thẻ do BHXH Bộ Công an quản lý: kiểm tra thẻ và giấy tờ tùy thân",
+                 "A card of the police's social insurance: check the card and the identity papers"),
+    "bhyt.003": ("Thẻ cũ đã hết hạn, đã được cấp thẻ mới", "The old card has expired; a new card was issued"),
+    "bhyt.004": ("Thẻ cũ còn hạn, đã được cấp thẻ mới", "The old card is still valid; a new card was issued"),
+    "bhyt.010": ("Thẻ BHYT hết giá trị sử dụng", "Health-insurance card expired"),
+    "bhyt.050": ("Không có thông tin thẻ BHYT", "No health-insurance card on record"),
+    "bhyt.051": ("Mã thẻ BHYT không đúng", "Wrong health-insurance card number"),
+    "bhyt.052": ("Mã tỉnh trên thẻ (ký tự 4, 5) không đúng", "Wrong province code on the card (characters 4-5)"),
+    "bhyt.053": ("Mã quyền lợi trên thẻ (ký tự 3) không đúng", "Wrong benefit code on the card (character 3)"),
+    "bhyt.054": ("Số CCCD của cán bộ tra cứu chưa được cơ sở đăng ký với BHXH",
+                 "The CCCD number of the staff member looking up is not on the list registered with BHXH"),
+    "bhyt.055": ("Họ tên cán bộ tra cứu không khớp với số CCCD đã đăng ký",
+                 "The name of the staff member does not match the CCCD number registered"),
+    "bhyt.060": ("Họ tên không khớp với thẻ BHYT", "The name does not match the insurance card"),
+    "bhyt.061": ("Họ tên không khớp với thẻ BHYT (đúng chữ cái đầu)",
+                 "The name does not match the insurance card (the first letter does)"),
+    "bhyt.070": ("Ngày sinh không khớp với thẻ BHYT", "The date of birth does not match the insurance card"),
+    "bhyt.100": ("Cổng BHXH không đọc được dữ liệu sổ thẻ lúc này",
+                 "The BHXH gateway cannot read the card records now"),
+    "bhyt.101": ("Cổng BHXH đang lỗi", "The BHXH gateway has a server error"),
+    "bhyt.110": ("Thẻ BHYT đã bị thu hồi", "The insurance card has been withdrawn"),
+    "bhyt.120": ("Thẻ BHYT đã báo giảm", "The insurance card has been reported as ended"),
+    "bhyt.121": ("Thẻ đã báo giảm: chuyển ngoại tỉnh", "The card has ended: moved to another province"),
+    "bhyt.122": ("Thẻ đã báo giảm: chuyển nội tỉnh", "The card has ended: moved within the province"),
+    "bhyt.123": ("Thẻ đã báo giảm: tăng lại cùng đơn vị", "The card has ended: re-registered with the same employer"),
+    "bhyt.124": ("Thẻ đã báo giảm: ngừng tham gia", "The card has ended: stopped taking part"),
+    "bhyt.130": ("Trẻ em không xuất trình thẻ BHYT", "A child who brought no insurance card"),
+    "bhyt.205": ("Yêu cầu tra cứu sai định dạng", "The lookup was sent in a wrong format"),
+    "bhyt.401": ("Cổng BHXH từ chối tài khoản của cơ sở", "The BHXH gateway refused the facility's account"),
+    "bhyt.500": ("Cổng BHXH đang lỗi hệ thống", "The BHXH gateway has a system error"),
+    "bhyt.unknown": ("Cổng BHXH trả mã kết quả chưa biết",
+                     "The BHXH gateway gave a result code this agent does not know"),
     "verify.delivered": ("Đã gửi lên hệ thống.", "Sent to the backend."),
     "verify.queued": ("Đã lưu, sẽ gửi khi có mạng.", "Saved; it will be sent when the network is back."),
     "sync.status": (
@@ -268,6 +326,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Hỏi thẻ BHYT giấy hoặc ứng dụng VssID; nếu không có, tiếp nhận như khám dịch vụ.",
         "Ask for the paper insurance card or the VssID app; otherwise register as a paying patient.",
     ),
+    "next.type_identity_details": (
+        "Nhập số CCCD, họ tên và ngày sinh của người bệnh để tra cứu",
+        "Type the patient's ID number, full name and date of birth to look them up",
+    ),
     "next.backend_down": (
         "Kiểm tra mạng. Kết quả đã được lưu và sẽ tự gửi khi có mạng.",
         "Check the network. The record is saved and will be sent by itself when the network is back.",
@@ -283,6 +345,54 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "next.check_differences": (
         "Đối chiếu các mục khác nhau với giấy tờ gốc. Dữ liệu chip không bị sửa.",
         "Check the differing fields against the original papers. The chip data is kept as read.",
+    ),
+    "next.insurance_mismatch": (
+        "Đối chiếu họ tên và ngày sinh với giấy tờ, sửa lại rồi tra cứu lại.",
+        "Check the name and date of birth against the papers, correct them and look up again.",
+    ),
+    "next.call_technician": (
+        "Báo bộ phận kỹ thuật: tài khoản hoặc cấu hình tra cứu BHYT cần sửa.",
+        "Tell IT: the insurance lookup's account or settings need fixing.",
+    ),
+    "next.bhyt_check_papers": (
+        "Kiểm tra thẻ BHYT và giấy tờ tùy thân trước khi tiếp nhận.",
+        "Check the insurance card and the identity papers before registering the patient.",
+    ),
+    "next.bhyt_new_card": (
+        "Dùng thông tin thẻ BHYT mới hiển thị bên dưới.",
+        "Use the new insurance card shown below.",
+    ),
+    "next.bhyt_check_card_number": (
+        "Kiểm tra lại mã thẻ BHYT (15 ký tự) hoặc số CCCD.",
+        "Check the insurance card number (15 characters) or the ID number again.",
+    ),
+    "next.bhyt_register_staff": (
+        "Cán bộ tra cứu phải có trong danh sách cơ sở đã đăng ký với BHXH: báo bộ phận kỹ thuật.",
+        "The staff member must be on the list the facility registered with BHXH: tell IT.",
+    ),
+    "next.bhyt_check_name": (
+        "Hỏi lại họ tên đầy đủ, có dấu, như trên thẻ.",
+        "Ask for the full name again, with its diacritics, as on the card.",
+    ),
+    "next.bhyt_check_birth_date": (
+        "Hỏi lại ngày sinh (hoặc năm sinh) như trên thẻ.",
+        "Ask for the date of birth (or the year) again, as on the card.",
+    ),
+    "next.bhyt_card_reduced": (
+        "Thẻ không dùng được: hướng dẫn người bệnh liên hệ BHXH; tiếp nhận như khám dịch vụ.",
+        "The card cannot be used: tell the patient to contact social insurance; register as a paying patient.",
+    ),
+    "next.bhyt_child_papers": (
+        "Trẻ em: kiểm tra giấy khai sinh hoặc giấy chứng sinh.",
+        "A child: check the birth certificate.",
+    ),
+    "next.bhyt_check_account": (
+        "Báo bộ phận kỹ thuật kiểm tra tài khoản cổng BHXH của cơ sở.",
+        "Tell IT to check the facility's BHXH gateway account.",
+    ),
+    "next.sign_in": (
+        "Chọn tên cán bộ (và nhập mã PIN) để đăng nhập trước khi tra cứu.",
+        "Choose your name (and enter your PIN) to sign in before looking anyone up.",
     ),
     "next.enter_id": (
         "Quét mã QR trên thẻ hoặc nhập số CCCD, rồi chạm thẻ lại.",
@@ -311,6 +421,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "desk.profile.exam": ("Điểm danh thí sinh", "Exam check-in"),
     "desk.language": ("English", "Tiếng Việt"),
     "desk.waiting": ("Chưa có kết quả nào hôm nay", "No result yet"),
+    "desk.checking": ("Đang kiểm tra thẻ và quyền lợi…", "Checking the card and the entitlement…"),
     "desk.full_name": ("Họ và tên", "Full name"),
     "desk.date_of_birth": ("Ngày sinh", "Date of birth"),
     "desk.sex": ("Giới tính", "Sex"),
@@ -332,6 +443,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "desk.valid_until": ("Hạn đến", "Valid until"),
     "desk.benefit_level": ("Mức hưởng", "Benefit level"),
     "desk.facility": ("Nơi KCB ban đầu", "First-contact facility"),
+    "desk.validity": ("Giá trị thẻ", "Card valid"),
+    "desk.five_year": ("Đủ 5 năm liên tục từ", "5 continuous years from"),
+    "desk.new_card": ("Thẻ mới", "New card"),
+    "desk.area_code": ("Mã nơi sinh sống", "Living-area code"),
+    "desk.gateway_message": ("Thông báo của BHXH", "Social insurance says"),
+    "desk.operator": ("Cán bộ", "Operator"),
+    "desk.operator.none": ("Chưa đăng nhập", "Nobody signed in"),
+    "desk.sign_in": ("Đăng nhập", "Sign in"),
+    "desk.sign_out": ("Đăng xuất", "Sign out"),
+    "desk.sign_in.title": ("Cán bộ tiếp đón đăng nhập", "Operator sign-in"),
+    "desk.sign_in.choose": ("Chọn tên của bạn", "Choose your name"),
+    "desk.sign_in.pin": ("Mã PIN", "PIN"),
+    "desk.manual.identity_fields": ("Họ tên và ngày sinh (cổng BHXH cần để tra cứu)",
+                                    "Name and date of birth (the BHXH gateway needs them)"),
     "desk.session": ("Ca thi", "Exam session"),
     "desk.seat": ("Số báo danh", "Candidate number"),
     "desk.next_steps": ("Việc cần làm", "What to do next"),
@@ -375,6 +500,171 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "desk.simulator_banner": (
         "Không có pcscd/vpcd: dùng thẻ giả lập ngay trong chương trình",
         "No pcscd/vpcd on this machine: using the in-process card simulator",
+    ),
+    # cccd-agent doctor (agent.doctor): what each line is about, then what to do about it
+    "doctor.fix_label": ("Cách khắc phục", "Fix"),
+    "doctor.summary": ("Kết quả: {ok} đạt, {warning} cảnh báo, {fail} lỗi.",
+                       "Result: {ok} ok, {warning} warnings, {fail} failures."),
+    "doctor.item.versions": ("Phiên bản", "Versions"),
+    "doctor.item.settings": ("Cấu hình", "Settings"),
+    "doctor.item.locations": ("Nơi lưu dữ liệu", "Data locations"),
+    "doctor.item.log": ("Tệp nhật ký", "Log file"),
+    "doctor.item.agent": ("Dịch vụ máy trạm", "Desk agent service"),
+    "doctor.item.pcsc.service": ("Dịch vụ thẻ thông minh (PC/SC)", "Smart-card service (PC/SC)"),
+    "doctor.item.pcsc.readers": ("Đầu đọc thẻ", "Card readers"),
+    "doctor.item.pcsc.card": ("Thẻ trên đầu đọc", "Card on the reader"),
+    "doctor.item.camera": ("Camera quét mã QR", "QR camera"),
+    "doctor.item.scanners": ("Máy quét mã QR", "QR scanners"),
+    "doctor.item.trust.cscas": ("Chứng chỉ CSCA tin cậy", "Trusted CSCA certificates"),
+    "doctor.item.trust.expiry": ("Hạn chứng chỉ CSCA", "CSCA expiry"),
+    "doctor.item.trust.master_lists": ("Danh sách master list", "Master lists"),
+    "doctor.item.trust.files": ("Tệp trong kho tin cậy", "Trust store files"),
+    "doctor.item.backend.insurance": ("Hệ thống bảo hiểm y tế", "Insurance backend"),
+    "doctor.item.backend.licensing": ("Hệ thống sát hạch / công chứng", "Licensing backend"),
+    "doctor.item.backend.clock": ("Đồng hồ máy tính", "PC clock"),
+    "doctor.item.keys.store": ("Khóa mã hóa dữ liệu", "Store key"),
+    "doctor.item.keys.receipt": ("Khóa ký biên nhận", "Receipt signing key"),
+    "doctor.item.store.integrity": ("Cơ sở dữ liệu cục bộ", "Local store"),
+    "doctor.item.store.outbox": ("Hồ sơ chờ gửi", "Outbox"),
+    "doctor.item.audit": ("Nhật ký kiểm toán", "Audit log"),
+    "doctor.fix.settings": (
+        "Sửa tệp cấu hình được nêu trong thông báo (xem 'cccd-agent config').",
+        "Fix the settings file named in the message (see 'cccd-agent config').",
+    ),
+    "doctor.fix.report_bug": (
+        "Lỗi trong phần mềm: gửi kết quả 'cccd-agent doctor --json' và tệp nhật ký cho bộ phận hỗ trợ.",
+        "A fault in the agent: send the output of 'cccd-agent doctor --json' and the log file to support.",
+    ),
+    "doctor.fix.data_unwritable": (
+        "Cấp quyền ghi thư mục dữ liệu cho tài khoản chạy phần mềm, hoặc đặt [store] path ở thư mục khác.",
+        "Let the agent's account write the data folder, or set [store] path to another folder.",
+    ),
+    "doctor.fix.log_unwritable": (
+        "Cấp quyền ghi thư mục nhật ký, hoặc đặt [log] file ở thư mục ghi được.",
+        "Let the agent's account write the log folder, or set [log] file to a writable place.",
+    ),
+    "doctor.fix.agent_not_running": (
+        "Khởi động dịch vụ: Windows 'sc start cccd-agent' (hoặc Services); Linux 'systemctl start cccd-agent'.",
+        "Start the service: Windows 'sc start cccd-agent' (or Services); Linux 'systemctl start cccd-agent'.",
+    ),
+    "doctor.fix.pcsc_service": (
+        "Linux: 'sudo systemctl enable --now pcscd.socket' (cài gói pcscd nếu chưa có). Windows: cắm đầu đọc, "
+        "dịch vụ 'Smart Card' (SCardSvr) sẽ tự chạy; nếu không, bật nó trong Services.",
+        "Linux: 'sudo systemctl enable --now pcscd.socket' (install the pcscd package if missing). Windows: "
+        "plug the reader in and the 'Smart Card' service (SCardSvr) starts; if not, start it in Services.",
+    ),
+    "doctor.fix.no_reader": (
+        "Cắm đầu đọc vào cổng USB, đợi vài giây; nếu vẫn không thấy, cài driver CCID của hãng đầu đọc.",
+        "Plug the reader into a USB port and wait a few seconds; if it still is not seen, install its CCID driver.",
+    ),
+    "doctor.fix.reader_name": (
+        "Sửa [reader] name cho khớp tên đầu đọc đang cắm (xem 'cccd-agent readers'), hoặc để trống.",
+        "Set [reader] name to part of a connected reader's name (see 'cccd-agent readers'), or leave it empty.",
+    ),
+    "doctor.fix.card_mute": (
+        "Nhấc thẻ ra, đặt lại giữa đầu đọc và giữ yên; nếu vẫn lỗi, thử thẻ khác để biết lỗi do thẻ hay đầu đọc.",
+        "Lift the card, put it back in the middle of the reader and hold it still; try another card to tell a "
+        "bad card from a bad reader.",
+    ),
+    "doctor.fix.no_card": (
+        "Đặt một thẻ CCCD lên đầu đọc rồi chạy lại 'cccd-agent doctor' để kiểm tra đầu đọc nhận thẻ.",
+        "Put a CCCD card on the reader and run 'cccd-agent doctor' again to check the reader sees cards.",
+    ),
+    "doctor.fix.camera": (
+        "Kiểm tra cáp camera, đóng chương trình khác đang dùng camera, hoặc sửa [qr] camera (số thứ tự camera).",
+        "Check the camera's cable, close any other program using it, or fix [qr] camera (the camera's number).",
+    ),
+    "doctor.fix.scanner_untested": (
+        "Quét thử một mã QR trên trang bàn tiếp đón để kiểm tra máy quét.",
+        "Scan a QR code at the desk page to test the scanner.",
+    ),
+    "doctor.fix.trust_missing": (
+        "Nhập chứng chỉ CSCA hoặc master list của Bộ Công an: 'cccd-agent trust import TỆP'.",
+        "Import the CSCA certificates or master list: 'cccd-agent trust import FILE'.",
+    ),
+    "doctor.fix.trust_expiring": (
+        "Lấy chứng chỉ CSCA mới (hoặc master list mới) và nhập: 'cccd-agent trust import TỆP'.",
+        "Get the new CSCA certificate (or a new master list) and import it: 'cccd-agent trust import FILE'.",
+    ),
+    "doctor.fix.master_list": (
+        "Nhập trước chứng chỉ CSCA đã ký master list, hoặc tải lại master list từ nơi phát hành.",
+        "Import the CSCA that signed the master list first, or get the master list again from its publisher.",
+    ),
+    "doctor.fix.trust_files": (
+        "Xem 'cccd-agent trust list'; xóa hoặc thay các tệp không dùng được, cập nhật CRL đã cũ.",
+        "See 'cccd-agent trust list'; remove or replace the files that cannot be used, renew outdated CRLs.",
+    ),
+    "doctor.fix.backend_url": (
+        "Kiểm tra địa chỉ hệ thống trong [backends] (insurance_url, licensing_url) với đơn vị quản lý.",
+        "Check the backend addresses in [backends] (insurance_url, licensing_url) with the site's IT.",
+    ),
+    "doctor.fix.backend_unreachable": (
+        "Kiểm tra mạng và tường lửa của máy, và địa chỉ trong [backends]; hệ thống có thể đang bảo trì. Trong lúc "
+        "đó máy trạm vẫn làm việc và gửi lại hồ sơ khi có mạng.",
+        "Check the PC's network and firewall and the address in [backends]; the backend may be down. Meanwhile "
+        "the desk keeps working and sends the records when the link is back.",
+    ),
+    "doctor.fix.backend_login": (
+        "Kiểm tra tài khoản / mã truy cập hệ thống ([backends] token hoặc tài khoản BHXH) với đơn vị quản lý.",
+        "Check the backend credentials ([backends] token, or the BHXH account) with the site's IT.",
+    ),
+    "doctor.fix.clock": (
+        "Chỉnh giờ máy tính: Windows: Settings > Time & language > Sync now; Linux: 'timedatectl set-ntp true'.",
+        "Set the PC's clock: Windows: Settings > Time & language > Sync now; Linux: 'timedatectl set-ntp true'.",
+    ),
+    "doctor.fix.clock_unknown": (
+        "Không kiểm tra được giờ vì không hệ thống nào trả lời; sửa kết nối hệ thống trước.",
+        "The clock could not be checked because no backend answered: fix the backend link first.",
+    ),
+    "doctor.fix.key_unreadable": (
+        "Khôi phục tệp khóa từ bản sao lưu; Linux: chỉ tài khoản chạy phần mềm được đọc ('chmod 600').",
+        "Restore the key from its backup; on Linux only the agent's account may read it ('chmod 600').",
+    ),
+    "doctor.fix.key_missing": (
+        "Khôi phục khóa từ bản sao lưu (tệp khóa hoặc Windows Credential Manager); khóa mới không mở được "
+        "dữ liệu cũ.",
+        "Restore the key from its backup (the key file, or Windows Credential Manager); a new key cannot open "
+        "the existing records.",
+    ),
+    "doctor.fix.key_file_left": (
+        "Khóa đã (hoặc sẽ) được chép vào Windows Credential Manager. Sau khi sao lưu tệp khóa ra nơi an toàn "
+        "(ngoài máy), hãy xóa tệp đó.",
+        "The key is (or will be) copied into Windows Credential Manager. Once the key file is backed up somewhere "
+        "safe (off this PC), delete it.",
+    ),
+    "doctor.fix.key_file_windows": (
+        "Trên Windows nên giữ khóa trong Credential Manager: đặt [store] key_source = \"auto\"; hoặc chỉ cho tài "
+        "khoản dịch vụ quyền đọc thư mục khóa (icacls).",
+        "On Windows keep the key in Credential Manager: set [store] key_source = \"auto\"; or let only the "
+        "service's account read the key's folder (icacls).",
+    ),
+    "doctor.fix.store": (
+        "Kiểm tra ổ đĩa và quyền ghi thư mục dữ liệu; xem tệp nhật ký.",
+        "Check the disk and the data folder's permissions; see the log file.",
+    ),
+    "doctor.fix.store_locked": (
+        "Một chương trình khác đang giữ cơ sở dữ liệu; thử lại sau giây lát.",
+        "Another program holds the store; try again in a moment.",
+    ),
+    "doctor.fix.store_corrupt": (
+        "Dừng dịch vụ, giữ một bản sao tệp dữ liệu và khóa, rồi khôi phục từ bản sao lưu; báo bộ phận hỗ trợ.",
+        "Stop the service, keep a copy of the store and its key, restore from backup, and tell support.",
+    ),
+    "doctor.fix.store_newer": (
+        "Dữ liệu do phiên bản mới hơn tạo ra: cài lại phiên bản mới đó (không hạ cấp được).",
+        "The store was written by a newer agent: install that version again (downgrades cannot open it).",
+    ),
+    "doctor.fix.outbox_refused": (
+        "Xem 'cccd-agent sync --status' để biết lý do hệ thống từ chối, và báo đơn vị quản lý hệ thống.",
+        "See 'cccd-agent sync --status' for why the backend refused them, and tell the backend's operators.",
+    ),
+    "doctor.fix.outbox_stuck": (
+        "Hồ sơ chờ quá lâu: sửa kết nối hệ thống (xem các dòng trên), rồi chạy 'cccd-agent sync --once'.",
+        "Records have waited too long: fix the backend link (see above), then run 'cccd-agent sync --once'.",
+    ),
+    "doctor.fix.audit_broken": (
+        "Không sửa tệp: giữ nguyên làm bằng chứng, sao lưu và báo người phụ trách an ninh của đơn vị.",
+        "Do not edit the file: keep it as evidence, back it up and tell the site's security officer.",
     ),
 }
 

@@ -137,11 +137,17 @@ class Identity:
     nationality: str = dataclasses.field(default="", repr=False)
     issue_date: date | None = dataclasses.field(default=None, repr=False)
     expiry_date: date | None = dataclasses.field(default=None, repr=False)
+    # Some people, mostly the elderly, are registered with a birth year only; set when the day is unknown.
+    birth_year: int | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # Every way in (DG13, the MRZ, a QR, a typed form) goes through the one parser; text that is
         # no known spelling is kept as "unspecified" rather than guessed.
         object.__setattr__(self, "sex", Sex.parse(self.sex) or Sex.UNSPECIFIED)
+
+    @property
+    def year_of_birth(self) -> int | None:
+        return self.date_of_birth.year if self.date_of_birth else self.birth_year
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -155,6 +161,7 @@ class Identity:
             "nationality": self.nationality,
             "issue_date": _day_text(self.issue_date),
             "expiry_date": _day_text(self.expiry_date),
+            "birth_year": self.birth_year,
         }
 
     @classmethod
@@ -170,7 +177,22 @@ class Identity:
             nationality=data.get("nationality", ""),
             issue_date=_day(data.get("issue_date")),
             expiry_date=_day(data.get("expiry_date")),
+            birth_year=int(data["birth_year"]) if data.get("birth_year") is not None else None,
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class Operator:
+    """The staff member signed in at the desk: every result, audit entry and gateway lookup carries
+    them (the BHXH gateway wants the name and CCCD number of whoever looks a card up)."""
+
+    name: str
+    cccd: str = dataclasses.field(default="", repr=False)
+    pin_hash: str = dataclasses.field(default="", repr=False, compare=False)
+
+    @property
+    def needs_pin(self) -> bool:
+        return bool(self.pin_hash)
 
 
 # --- the chip's evidence -------------------------------------------------------------------------------
@@ -239,13 +261,21 @@ class CheckKind(enum.StrEnum):
 
 
 class CheckStatus(enum.StrEnum):
-    """Every answer a backend check can give (by kind: insurance valid ... not_found; roster
-    on_roster / not_on_roster; notary recorded), and ``unavailable`` when nobody could answer."""
+    """Every answer a backend check can give (by kind: insurance valid ... config_error; roster
+    on_roster / not_on_roster; notary recorded), and ``unavailable`` when nobody could answer.
+
+    Insurance: ``valid_with_warning`` (valid, but papers to check: a card of the army's or the police's
+    social insurance, a child who brought no card), ``mismatch`` (the name, date of birth or card code
+    given does not match the card), ``config_error`` (the desk's account or staff registration is wrong:
+    a technician must act, retrying cannot help)."""
 
     VALID = "valid"
+    VALID_WITH_WARNING = "valid_with_warning"
     EXPIRED = "expired"
     SUSPENDED = "suspended"
     NOT_FOUND = "not_found"
+    MISMATCH = "mismatch"
+    CONFIG_ERROR = "config_error"
     ON_ROSTER = "on_roster"
     NOT_ON_ROSTER = "not_on_roster"
     RECORDED = "recorded"
@@ -254,13 +284,18 @@ class CheckStatus(enum.StrEnum):
 
 @dataclasses.dataclass(frozen=True)
 class BackendCheck:
-    """One entitlement answer (insurance status, roster seat, notary record) and where it came from."""
+    """One entitlement answer (insurance status, roster seat, notary record) and where it came from.
+
+    ``reason_key`` / ``next_key`` are catalogue keys an adapter sets when its backend answers more
+    finely than the status (the BHXH gateway's result codes); empty, the site's policy says them."""
 
     kind: CheckKind
     status: CheckStatus
     details: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False)
     from_cache: bool = False
     checked_at: datetime | None = None
+    reason_key: str = ""
+    next_key: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", CheckKind(self.kind))
@@ -273,6 +308,8 @@ class BackendCheck:
             "details": dict(self.details),
             "from_cache": self.from_cache,
             "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+            "reason_key": self.reason_key,
+            "next_key": self.next_key,
         }
 
     @classmethod
@@ -283,7 +320,26 @@ class BackendCheck:
             details=dict(data.get("details") or {}),
             from_cache=bool(data.get("from_cache")),
             checked_at=datetime.fromisoformat(data["checked_at"]) if data.get("checked_at") else None,
+            reason_key=str(data.get("reason_key") or ""),
+            next_key=str(data.get("next_key") or ""),
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class InsuranceQuery:
+    """What an insurance lookup is asked with: the card number the gateway calls ``maThe`` (the 12-digit
+    CCCD number, or a 15-character BHYT card number), the holder's name and date of birth (or birth
+    year), and the staff member doing the lookup."""
+
+    card_number: str = dataclasses.field(repr=False)
+    full_name: str = dataclasses.field(default="", repr=False)
+    date_of_birth: date | None = dataclasses.field(default=None, repr=False)
+    birth_year: int | None = dataclasses.field(default=None, repr=False)
+    operator: Operator | None = None
+
+    @classmethod
+    def of(cls, identity: Identity, operator: Operator | None) -> InsuranceQuery:
+        return cls(identity.id_number, identity.full_name, identity.date_of_birth, identity.birth_year, operator)
 
 
 # --- exam rosters -----------------------------------------------------------------------------------

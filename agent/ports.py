@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from agent.icao.keys import MrzKey
 from agent.icao.read_sequence import ChipReading, FileProgress
 from agent.icao.transport import Transport
-from agent.models import BackendCheck, ChipEvidence, ExamSessionInfo, Identity, Roster
+from agent.models import BackendCheck, ChipEvidence, ExamSessionInfo, Identity, InsuranceQuery, Roster
 
 CancelCheck = Callable[[], bool]
 
@@ -168,10 +168,14 @@ class ChipRead:
 
 class ChipReader(Protocol):
     """Reads and checks the chip on ``connection`` (trust store and settings already bound). Raises the
-    typed errors of a read that could not finish (card removed, wrong key ...)."""
+    typed errors of a read that could not finish (card removed, wrong key ...). ``on_identity`` hears
+    the holder's identity as soon as DG13 is in and ``on_face`` the displayable face as soon as DG2 is,
+    both before any check: the desk starts its lookup and shows who it is meanwhile."""
 
     def read(self, connection: CardConnection, keys: ChipKeys, *, transaction_id: str,
-             progress: FileProgress | None = None, cancel: CancelCheck | None = None) -> ChipRead: ...
+             progress: FileProgress | None = None, cancel: CancelCheck | None = None,
+             on_identity: Callable[[Identity], None] | None = None,
+             on_face: Callable[[bytes], None] | None = None) -> ChipRead: ...
 
 
 # --- QR codes ----------------------------------------------------------------------------------------
@@ -185,9 +189,12 @@ CameraUnavailableError when there is no camera."""
 
 
 class InsuranceLookup(Protocol):
-    """The health-insurance status of an ID number now (BackendError when it cannot be asked)."""
+    """The health-insurance status of a card now: the BHXH gateway (``bhxh-egw-2024``) or a site-side
+    proxy (``mock-v1``). BackendError when it cannot be asked; InvalidInputError naming what the
+    backend needs that the query lacks (a name, a date of birth); OperatorRequiredError with nobody
+    signed in where the backend wants the operator."""
 
-    def lookup(self, id_number: str) -> BackendCheck: ...
+    def lookup(self, query: InsuranceQuery) -> BackendCheck: ...
 
 
 class RosterService(Protocol):

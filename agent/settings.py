@@ -1,5 +1,18 @@
-"""Typed, frozen settings: config/default.toml, then the site profile file, then ``--config FILE``,
-then environment variables ``CCCD_AGENT__SECTION__KEY``.
+"""Typed, frozen settings, layered from lowest to highest:
+
+1. the defaults inside the package (``agent/config/default.toml``, read with :mod:`importlib.resources`
+   so that a wheel or a frozen build carries them), then the site profile's file beside it
+   (``agent/config/<profile>.toml``);
+2. the user's file (platformdirs' user config directory, e.g. ``~/.config/cccd-agent/config.toml``);
+3. the machine's site file (``%PROGRAMDATA%\\cccd-agent\\config.toml`` on Windows,
+   ``/etc/xdg/cccd-agent/config.toml`` (the first of ``XDG_CONFIG_DIRS``) on Linux);
+4. the file named by ``CCCD_AGENT_CONFIG``, then ``--config FILE``;
+5. environment variables ``CCCD_AGENT__SECTION__KEY``, then what a command line sets.
+
+The machine's file outranks the user's so that an operator's account cannot move the store or the
+backends a technician set up for the desk. The user's and the machine's files are optional; a file named
+by ``--config`` or ``CCCD_AGENT_CONFIG`` must exist. The settings remember the whole chain (which files
+were looked for, which were used) and which layer set each value, for ``cccd-agent config``.
 
 Every value is checked against the type declared here; a bad file, key or value is a ConfigError
 that names the file (or variable), the key and the problem. Empty paths resolve to per-user
@@ -9,11 +22,13 @@ directories from platformdirs so the agent is portable between Windows and Linux
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import os
 import tomllib
 import types
 import typing
 from collections.abc import Mapping
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +37,9 @@ from agent.models import SiteKind
 
 APP_NAME = "cccd-agent"
 ENV_PREFIX = "CCCD_AGENT__"
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
-DEFAULT_FILE = CONFIG_DIR / "default.toml"
+CONFIG_ENV = "CCCD_AGENT_CONFIG"  # names a settings file, like --config (which wins over it)
+CONFIG_FILE_NAME = "config.toml"  # the file's name in the user's and the machine's config directories
+DEFAULT_FILE_NAME = "default.toml"
 PROFILES = tuple(str(kind) for kind in SiteKind)
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
@@ -34,6 +50,7 @@ class SiteSettings:
     site_id: str = "demo-site"
     operator: str = "operator"
     language: str = "vi"
+    operators_file: str = ""  # TOML, one [[operator]] each: name, cccd, optional pin_hash (agent.operators)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,12 +81,26 @@ class BackendSettings:
     breaker_failures: int = 3
     breaker_reset_s: float = 30.0
     cache_ttl_s: float = 86400.0
+    insurance_protocol: str = "mock-v1"  # mock-v1 (a site-side proxy) | bhxh-egw-2024 (the BHXH gateway)
+    bhxh_url: str = "https://egw.baohiemxahoi.gov.vn"
+    bhxh_username: str = ""  # the facility account, <5-digit facility code>_BV
+    bhxh_password: str = dataclasses.field(default="", repr=False)
+    bhxh_connect_timeout_s: float = 3.0
+    bhxh_read_timeout_s: float = 10.0
+    facility_catalogue: str = ""  # a CSV code,name of first-contact facilities, over the bundled one
+
+
+@dataclasses.dataclass(frozen=True)
+class HisSettings:
+    webhook_url: str = ""  # where check-ins go at a clinic on the BHXH gateway; empty = kept at the desk
+    webhook_token: str = dataclasses.field(default="", repr=False)
 
 
 @dataclasses.dataclass(frozen=True)
 class StoreSettings:
     path: str = ""
     key_file: str = ""
+    key_source: str = "auto"  # auto | file | keyring (the receipt key follows it)
     retention_days: int = 30
     busy_timeout_s: float = 5.0
 
@@ -113,6 +144,21 @@ class AuditSettings:
 class LogSettings:
     level: str = "INFO"
     apdu_trace: bool = False
+    file: str = ""  # the rotating log file; empty = <platform log dir>/agent.log
+    max_bytes: int = 5_000_000
+    backups: int = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class SettingsLayer:
+    """One link of the settings chain: what it is, where it was looked for, whether it was used."""
+
+    layer: str  # defaults | profile | user | site | CCCD_AGENT_CONFIG | --config | environment | command line
+    source: str
+    used: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {"layer": self.layer, "source": self.source, "used": self.used}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +167,7 @@ class Settings:
     reader: ReaderSettings = ReaderSettings()
     qr: QrSettings = QrSettings()
     backends: BackendSettings = BackendSettings()
+    his: HisSettings = HisSettings()
     store: StoreSettings = StoreSettings()
     receipts: ReceiptSettings = ReceiptSettings()
     sync: SyncSettings = SyncSettings()
@@ -129,7 +176,15 @@ class Settings:
     exam: ExamSettings = ExamSettings()
     audit: AuditSettings = AuditSettings()
     log: LogSettings = LogSettings()
+    # Where the values came from (filled in by load_settings): the layers used, the whole chain
+    # looked at, and for each "section.key" the file, variable or "command line" that set it.
     sources: tuple[str, ...] = ()
+    chain: tuple[SettingsLayer, ...] = ()
+    origins: tuple[tuple[str, str], ...] = ()
+
+    def origin(self, dotted_key: str) -> str:
+        """Which layer set ``section.key`` ("built-in" when no file did: the dataclass default)."""
+        return dict(self.origins).get(dotted_key, "built-in")
 
     # Resolved per-user paths; the settings stay plain strings so that they can be printed.
     def store_path(self) -> Path:
@@ -150,6 +205,9 @@ class Settings:
     def audit_path(self) -> Path:
         return Path(self.audit.path) if self.audit.path else self.store_path().with_name("audit.jsonl")
 
+    def log_path(self) -> Path:
+        return Path(self.log.file) if self.log.file else _user_log_dir() / "agent.log"
+
 
 def _user_data_dir() -> Path:
     import platformdirs
@@ -163,13 +221,40 @@ def _user_config_dir() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
+def _user_log_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def user_config_file() -> Path:
+    """The user's settings file (optional): ``<user config dir>/config.toml``."""
+    return _user_config_dir() / CONFIG_FILE_NAME
+
+
+def site_config_file() -> Path:
+    """The machine's settings file (optional): ``%PROGRAMDATA%\\cccd-agent\\config.toml`` on Windows,
+    the first of ``XDG_CONFIG_DIRS`` (``/etc/xdg``) on Linux, ``/Library/Application Support`` on macOS."""
+    import platformdirs
+
+    return Path(platformdirs.site_config_dir(APP_NAME, appauthor=False, multipath=False)) / CONFIG_FILE_NAME
+
+
+def builtin_file(name: str) -> Traversable:
+    """A settings file shipped inside the package (``agent/config/NAME``), wherever it is installed."""
+    return importlib.resources.files("agent").joinpath("config", name)
+
+
 _ALLOWED: dict[tuple[str, str], tuple[str, ...]] = {
     ("site", "profile"): PROFILES,
     ("site", "language"): ("vi", "en"),
     ("reader", "extended_length"): ("auto", "always", "never"),
     ("log", "level"): ("DEBUG", "INFO", "WARNING", "ERROR"),
+    ("store", "key_source"): ("auto", "file", "keyring"),
+    ("backends", "insurance_protocol"): ("mock-v1", "bhxh-egw-2024"),
 }
 _ACCESS_METHODS = ("pace-can", "pace-mrz", "bac")
+_META_FIELDS = frozenset({"sources", "chain", "origins"})  # fields of Settings that are not [sections]
 
 
 def load_settings(
@@ -177,14 +262,18 @@ def load_settings(
     *,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    user_file: str | os.PathLike[str] | None = None,
+    site_file: str | os.PathLike[str] | None = None,
 ) -> Settings:
-    """Load the layered settings; ``overrides`` (section -> key -> value) apply last (CLI flags)."""
+    """Load the layered settings (see the module docstring); ``overrides`` (section -> key -> value)
+    apply last (CLI flags). ``user_file`` / ``site_file`` replace the platform's locations (tests)."""
     env = os.environ if environ is None else environ
     merged: dict[str, dict[str, Any]] = {}
     origin: dict[tuple[str, str], str] = {}
     sources: list[str] = []
+    chain: list[SettingsLayer] = []
 
-    def apply(layer: Mapping[str, Any], source: str) -> None:
+    def apply(layer: Mapping[str, Any], name: str, source: str) -> None:
         for section, values in layer.items():
             if not isinstance(values, Mapping):
                 raise ConfigError("expected a [section] table", source=source, key=section)
@@ -192,39 +281,86 @@ def load_settings(
                 merged.setdefault(section, {})[key] = value
                 origin[(section, key)] = source
         sources.append(source)
+        chain.append(SettingsLayer(name, source))
 
-    apply(_read_toml(DEFAULT_FILE), str(DEFAULT_FILE))
-    user_layer = _read_toml(Path(config_file)) if config_file else {}
-    env_layer = _env_layer(env)
-    env_profile = env_layer.get("site", {}).get("profile")
-    profile = (
-        (env_profile.text if isinstance(env_profile, _EnvValue) else None)
-        or user_layer.get("site", {}).get("profile")
-        or merged.get("site", {}).get("profile")
-    )
-    profile_file = CONFIG_DIR / f"{profile}.toml"
-    if isinstance(profile, str) and profile in PROFILES and profile_file.is_file():
-        apply(_read_toml(profile_file), str(profile_file))
+    default = builtin_file(DEFAULT_FILE_NAME)
+    defaults_layer = _read_builtin(default)
+    # The files, lowest first; each optional one is read only when it is there.
+    files: list[tuple[str, str, dict[str, Any] | None]] = []
+    for name, path in (("user", Path(user_file) if user_file else user_config_file()),
+                       ("site", Path(site_file) if site_file else site_config_file())):
+        files.append((name, str(path), _read_toml(path) if path.is_file() else None))
+    named = env.get(CONFIG_ENV, "").strip()
+    if named:
+        files.append((CONFIG_ENV, named, _read_toml(Path(named), variable=CONFIG_ENV)))
     if config_file:
-        apply(user_layer, str(config_file))
+        files.append(("--config", str(config_file), _read_toml(Path(config_file))))
+    env_layer = _env_layer(env)
+
+    # The profile's file sits just above the defaults, but the profile is named by the highest layer.
+    profile: Any = defaults_layer.get("site", {}).get("profile")
+    for _name, _source, layer in files:
+        if layer is not None and isinstance(layer.get("site"), Mapping) and "profile" in layer["site"]:
+            profile = layer["site"]["profile"]
+    env_profile = env_layer.get("site", {}).get("profile")
+    if isinstance(env_profile, _EnvValue):
+        profile = env_profile.text
+    if overrides and "profile" in overrides.get("site", {}):
+        profile = overrides["site"]["profile"]
+
+    apply(defaults_layer, "defaults", str(default))
+    if isinstance(profile, str) and profile in PROFILES:
+        profile_file = builtin_file(f"{profile}.toml")
+        if profile_file.is_file():
+            apply(_read_builtin(profile_file), "profile", str(profile_file))
+    for name, source, layer in files:
+        if layer is None:
+            chain.append(SettingsLayer(name, source, used=False))
+        else:
+            apply(layer, name, source)
     if env_layer:
-        apply(env_layer, "environment")
+        apply(env_layer, "environment", "environment")
     if overrides:
-        apply(overrides, "command line")
+        apply(overrides, "command line", "command line")
     settings = _build(merged, origin)
-    return dataclasses.replace(settings, sources=tuple(sources))
+    origins = tuple(
+        (f"{section}.{key}", value.variable if isinstance(value, _EnvValue) else origin[(section, key)])
+        for section, values in merged.items()
+        for key, value in values.items()
+    )
+    return dataclasses.replace(settings, sources=tuple(sources), chain=tuple(chain), origins=origins)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_builtin(resource: Traversable) -> dict[str, Any]:
+    """A settings file of the package. Missing means a broken install (files left out of a wheel or a
+    frozen build), which is said as such rather than as a problem of the site's settings."""
+    try:
+        text = resource.read_bytes().decode("utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        raise ConfigError("missing from the installed package: reinstall the agent", source=str(resource)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the built-in settings: {exc}", source=str(resource)) from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", source=str(resource)) from exc
+
+
+def _read_toml(path: Path, *, variable: str | None = None) -> dict[str, Any]:
+    source = f"{path} (from {variable})" if variable else str(path)
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise ConfigError("file not found", source=str(path)) from None
+        raise ConfigError("file not found", source=source) from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, not a settings file", source=source) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", source=str(path)) from exc
+        raise ConfigError(f"not valid TOML: {exc}", source=source) from exc
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", source=source) from None
     except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", source=str(path)) from exc
+        raise ConfigError(f"cannot read: {exc.strerror}", source=source) from exc
 
 
 def _env_layer(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
@@ -251,7 +387,7 @@ def _build(merged: dict[str, dict[str, Any]], origin: dict[tuple[str, str], str]
     hints = typing.get_type_hints(Settings)
     sections: dict[str, Any] = {}
     for section, values in merged.items():
-        if section not in hints or section == "sources":
+        if section not in hints or section in _META_FIELDS:
             source = origin.get((section, next(iter(values), "")), "?")
             raise ConfigError("unknown section", source=source, key=f"[{section}]")
         section_type = hints[section]
@@ -338,7 +474,15 @@ def _validate(settings: Settings, origin: dict[tuple[str, str], str]) -> None:
         fail("store", "busy_timeout_s", "must not be negative")
     if settings.sync.batch_size < 1:
         fail("sync", "batch_size", "must be at least 1")
-    for key in ("insurance_url", "licensing_url"):
-        url = getattr(settings.backends, key)
+    if settings.log.max_bytes < 10_000:
+        fail("log", "max_bytes", "must be at least 10000 (a log file of a few lines would rotate at once)")
+    if not 1 <= settings.log.backups <= 100:
+        fail("log", "backups", "must be between 1 and 100")
+    for section, key in (("backends", "insurance_url"), ("backends", "licensing_url"), ("backends", "bhxh_url"),
+                         ("his", "webhook_url")):
+        url = getattr(getattr(settings, section), key)
         if url and not url.startswith(("http://", "https://")):
-            fail("backends", key, "must be an http:// or https:// URL")
+            fail(section, key, "must be an http:// or https:// URL")
+    for key in ("bhxh_connect_timeout_s", "bhxh_read_timeout_s"):
+        if getattr(settings.backends, key) <= 0:
+            fail("backends", key, "must be greater than zero")

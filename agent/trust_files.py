@@ -2,6 +2,12 @@
 reads DER / PEM CSCA certificates, ICAO master lists (.ml) and CRLs from a directory, reporting each
 file that cannot be used instead of stopping, and imports a new file into the directory after
 validating it (the pure core does no file I/O: docs/architecture.md "Layers", rule 1).
+
+Loading is in two steps so that the order of the files does not matter: every file is read first
+(certificates and CRLs are added, master lists read and their own signatures checked), then each
+master list is judged (:func:`agent.icao.trust.check_master_list`) with the directory's own
+certificate files as the roots its signer must chain to and every other list's certificates as
+further issuers (a link certificate whose older key only another country's list holds).
 """
 
 from __future__ import annotations
@@ -13,7 +19,14 @@ from pathlib import Path
 
 from agent.errors import ConfigError, DocumentError, TrustFileError
 from agent.icao import pki
-from agent.icao.trust import TrustFile, TrustStore, parse_trust_file
+from agent.icao.trust import (
+    MasterListFile,
+    TrustFile,
+    TrustStore,
+    check_master_list,
+    parse_trust_file,
+    read_trust_file,
+)
 
 TRUST_SUFFIXES = (".der", ".cer", ".crt", ".pem", ".ml", ".crl", ".cms", ".p7b", ".p7c")
 MAX_FILE_BYTES = 64 * 1024 * 1024  # the largest public master lists are a few MB
@@ -60,8 +73,8 @@ def read_file(path: Path) -> bytes:
 
 
 def load_trust_directory(directory: Path) -> tuple[TrustStore, TrustLoadReport]:
-    """Load every trust file of ``directory``: certificates and CRLs first, then master lists (whose
-    signer may chain to a CSCA loaded from a plain certificate file). A missing directory is an empty store."""
+    """Load every trust file of ``directory`` (see the module notes). A missing directory is an empty
+    store."""
     store = TrustStore()
     report = TrustLoadReport(str(directory), exists=directory.is_dir())
     if not report.exists:
@@ -71,24 +84,22 @@ def load_trust_directory(directory: Path) -> tuple[TrustStore, TrustLoadReport]:
         for path in directory.rglob("*")
         if path.is_file() and not path.name.startswith(".") and path.suffix.lower() not in TRUST_SUFFIXES
     )
-    later: list[tuple[Path, bytes]] = []
+    lists: list[tuple[str, MasterListFile]] = []
     for path in trust_files_in(directory):
         name = str(path.relative_to(directory))
         try:
-            data = read_file(path)
-            if _looks_like_master_list(data, name):
-                later.append((path, data))
-                continue
-            _add(store, parse_trust_file(data, name=name), name, report)
+            read = read_trust_file(read_file(path), name=name)
         except (DocumentError, ConfigError) as error:
             report.problems.append(FileProblem(name, _problem(error.message, name, str(path))))
-    anchors = [entry.certificate for entry in store.certificates]
-    for path, data in later:
-        name = str(path.relative_to(directory))
-        try:
-            _add(store, parse_trust_file(data, name=name, anchors=anchors), name, report)
-        except DocumentError as error:
-            report.problems.append(FileProblem(name, _problem(error.message, name)))
+            continue
+        if isinstance(read, MasterListFile):
+            lists.append((name, read))
+        else:
+            _add(store, read, name, report)
+    roots = store.roots
+    pool = [certificate for _, read in lists for _, certificate in read.certificates]
+    for name, read in lists:
+        _add(store, TrustFile("master_list", master_list=check_master_list(read, roots=roots, pool=pool)), name, report)
     return store, report
 
 
@@ -97,12 +108,6 @@ def _problem(message: str, *prefixes: str) -> str:
     for prefix in prefixes:
         message = message.removeprefix(f"{prefix}: ")
     return message
-
-
-def _looks_like_master_list(data: bytes, name: str) -> bool:
-    if name.lower().endswith((".ml", ".cms", ".p7b", ".p7c")):
-        return True
-    return any(marker in data[:64] for marker in (b"BEGIN CMS", b"BEGIN PKCS7"))
 
 
 def _add(store: TrustStore, parsed: TrustFile, name: str, report: TrustLoadReport) -> None:
@@ -137,9 +142,9 @@ def import_trust_file(source: Path, directory: Path) -> ImportResult:
     """
     data = read_file(source)
     store, _report = load_trust_directory(directory)
-    anchors = [entry.certificate for entry in store.certificates]
+    pool = [entry.certificate for entry in store.certificates]
     try:
-        parsed = parse_trust_file(data, name=source.name, anchors=anchors)
+        parsed = parse_trust_file(data, name=source.name, anchors=store.roots, pool=pool)
         notes = _validate(parsed, store, source.name)
     except DocumentError as error:
         problem = error.message.removeprefix(f"{source.name}: ")
@@ -175,7 +180,7 @@ def _validate(parsed: TrustFile, store: TrustStore, name: str) -> tuple[str, ...
     for certificate in parsed.certificates:
         if not certificate.is_ca:
             raise DocumentError(f"{certificate.subject.text} is not a CA certificate (CSCA)", file=name)
-        if certificate.public_key.key is None:
+        if not certificate.public_key.usable:
             notes.append(f"{certificate.subject.text}: key not usable ({certificate.public_key.description})")
     for revocation_list in parsed.crls:
         issuers = [e.certificate for e in store.certificates if e.certificate.subject.key == revocation_list.issuer.key]

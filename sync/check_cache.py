@@ -3,8 +3,9 @@ answer from it when the backend cannot be reached (marked ``from_cache``, with t
 checked), and only while it is younger than the caller's TTL.
 
 A row is found by the keyed hash of kind, scope and ID number; its answer ``{"kind", "status",
-"details"}`` is sealed under associated data ``b"cache\\x00" + lookup``. A newer answer replaces an
-older one, never the other way round (answers can arrive late and out of order).
+"details"}`` (and the backend's own reason and next-step keys when it gave them) is sealed under
+associated data ``b"cache\\x00" + lookup``. A newer answer replaces an older one, never the other way
+round (answers can arrive late and out of order).
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class CheckCache:
         lookup = self._database.keys.lookup(str(check.kind), id_number, scope)
         checked_at = epoch(check.checked_at) if check.checked_at else self._database.now()
         payload = {"kind": str(check.kind), "status": str(check.status), "details": dict(check.details)}
+        if check.reason_key or check.next_key:
+            payload |= {"reason_key": check.reason_key, "next_key": check.next_key}
         return {"lookup": lookup, "checked_at": checked_at, "payload": self._database.seal(payload, _context(lookup))}
 
     # --- reading --------------------------------------------------------------------------------
@@ -98,7 +101,8 @@ class CheckCache:
             # Built directly rather than by BackendCheck.from_json() and replace(), for the same reason;
             # the payload is only the answer, its time is the column's.
             return BackendCheck(kind=data["kind"], status=data["status"], details=dict(data["details"]),
-                                from_cache=True, checked_at=moment(checked_at))
+                                from_cache=True, checked_at=moment(checked_at),
+                                reason_key=str(data.get("reason_key", "")), next_key=str(data.get("next_key", "")))
         except (KeyError, TypeError, ValueError) as exc:
             raise StoreCorruptError("a cached answer does not have the expected shape") from exc
 

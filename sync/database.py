@@ -204,6 +204,17 @@ class Database:
         """The store's clock, as the columns keep time."""
         return epoch(self.clock())
 
+    def integrity_problems(self, limit: int = 5) -> list[str]:
+        """SQLite's ``quick_check`` of the file (pages, indexes, constraints): empty when sound. For
+        ``cccd-agent doctor``; it reads the whole file, so it is not run at every start."""
+        with self.read() as db:
+            rows = [str(row[0]) for row in db.execute(f"PRAGMA quick_check({int(limit)})").fetchall()]
+        return [] if rows == ["ok"] else rows
+
+    def schema_version(self) -> int:
+        with self.read() as db:
+            return _user_version(db)
+
     # --- sealing --------------------------------------------------------------------------------
 
     def seal(self, data: Any, context: bytes) -> bytes:

@@ -2,24 +2,30 @@
 keyed hashes (HMAC-SHA256) that let the store find a record by ID number without keeping the number
 (docs/architecture.md "Privacy"; Decree 13/2023 on personal data).
 
-The 32-byte master key never enters the database file. It lives in a key file created with 0600
-permissions (in a 0700 directory), or in the OS keyring when one is handed in. Two independent keys
-are derived from it with HKDF-SHA256: one encrypts, one hashes lookups. Every sealed value is bound
-to its row by the associated data, so a value copied into another row does not open.
+The 32-byte master key never enters the database file. It lives either in the OS credential store
+(:class:`KeyringKey`: Windows Credential Manager through ``keyring``, the default on Windows, where file
+permission bits protect nothing) or in a key file (:class:`KeyFile`: the default elsewhere, created
+owner-only, 0600 in a 0700 directory, and refused when others can read it). Which one a desk uses is
+chosen by the wiring (``[store] key_source``). Two independent keys are derived from it with
+HKDF-SHA256: one encrypts, one hashes lookups. Every sealed value is bound to its row by the associated
+data, so a value copied into another row does not open.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
+import sys
 import tempfile
 from pathlib import Path
 from typing import Protocol
 
+import filelock
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -31,6 +37,8 @@ KEY_BYTES = 32
 NONCE_BYTES = 12
 LOOKUP_BYTES = 16  # 128-bit keyed hashes: no collisions among millions of rows
 KEY_FILE_PREFIX = "cccd-agent-store-key-v1:"
+KEYRING_SERVICE = "cccd-agent"
+CREATE_LOCK_TIMEOUT_S = 30.0
 _INFO_SEAL = b"cccd-agent store v1: AES-256-GCM"
 _INFO_LOOKUP = b"cccd-agent store v1: lookup HMAC-SHA256"
 _INFO_CHECK = b"cccd-agent store v1: key check"
@@ -115,28 +123,45 @@ class KeyFile:
             raise StoreError(f"{self.path} does not hold a {KEY_BYTES}-byte key")
         return key
 
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
     def _create(self) -> None:
         directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        line = (self.prefix + base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii") + "\n").encode()
-        # Written whole to a private temporary file, then linked into place: a reader never sees a
-        # half-written key, and of two processes creating it at once, one key wins and both use it.
-        fd, temporary = tempfile.mkstemp(prefix=".new-key-", dir=directory)
         try:
-            os.chmod(temporary, 0o600)
-            os.write(fd, line)
-            os.fsync(fd)
-            os.close(fd)
-            fd = -1
-            try:
-                os.link(temporary, self.path)
-            except FileExistsError:
-                pass
-        finally:
-            if fd >= 0:
-                os.close(fd)
-            os.unlink(temporary)
-        _fsync_directory(directory)
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder of the {self.what} {directory}: {exc.strerror}") from exc
+        line = (self.prefix + base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii") + "\n").encode()
+        # Of two processes creating the key at once, one key must win and both must use it. A lock file
+        # beside the key serialises creation (hard links, which did this before, do not exist on FAT or
+        # exFAT drives); under it the key is written whole to a temporary file (owner-only on POSIX:
+        # mkstemp makes it 0600) and renamed into place, so a reader never sees a half-written key.
+        try:
+            with filelock.FileLock(self.lock_path(), timeout=CREATE_LOCK_TIMEOUT_S):
+                if self.path.exists():
+                    return  # the other process won: its key is the one
+                fd, temporary = tempfile.mkstemp(prefix=".new-key-", dir=directory)
+                try:
+                    try:
+                        os.write(fd, line)
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
+                    os.replace(temporary, self.path)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.unlink(temporary)
+                    raise
+                _fsync_directory(directory)
+        except filelock.Timeout:
+            raise StoreError(f"another process has been creating the {self.what} {self.path} for "
+                             f"{CREATE_LOCK_TIMEOUT_S:.0f} s: is an agent stuck?") from None
+        except OSError as exc:
+            raise StoreError(f"cannot create the {self.what} file {self.path}: {exc.strerror or exc}") from exc
 
 
 class KeyringBackend(Protocol):
@@ -148,41 +173,81 @@ class KeyringBackend(Protocol):
 
 
 class KeyringKey:
-    """The master key in the OS keyring (Windows Credential Manager, Secret Service ...)."""
+    """A 32-byte secret in the OS credential store (Windows Credential Manager, Secret Service ...),
+    under the service ``cccd-agent`` and a name per secret (``store-key``, ``receipt-key``).
 
-    def __init__(self, backend: KeyringBackend, *, service: str = "cccd-agent", username: str = "store-key") -> None:
+    ``adopt`` is the key file this secret was kept in before (an agent upgraded from key files, or a
+    desk switched to the keyring): while the keyring has no entry, that file's key is copied in and read
+    back, so that the records it protects stay readable. The file itself is left where it is (deleting a
+    key cannot be undone); ``cccd-agent doctor`` says that it is still there."""
+
+    def __init__(self, backend: KeyringBackend, *, service: str = KEYRING_SERVICE, username: str = "store-key",
+                 what: str = "store key", adopt: KeyFile | None = None) -> None:
         self.backend = backend
         self.service = service
         self.username = username
+        self.what = what
+        self.adopt = adopt
 
     def describe(self) -> str:
         return f"OS keyring entry {self.service}/{self.username}"
 
+    def exists(self) -> bool:
+        return self._get() is not None
+
     def load(self, *, create: bool) -> bytes:
-        stored = self.backend.get_password(self.service, self.username)
+        stored = self._get()
         if stored is None:
-            if not create:
-                raise StoreError(f"the store key is missing from the {self.describe()}")
-            self.backend.set_password(self.service, self.username,
-                                      base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii"))
-            stored = self.backend.get_password(self.service, self.username)
+            if self.adopt is not None and self.adopt.exists():
+                self._put(base64.b64encode(self.adopt.load(create=False)).decode("ascii"))
+            elif not create:
+                raise StoreError(f"the {self.what} is missing from the {self.describe()}: what it protects "
+                                 "cannot be read without it (restore it, or the key file it came from)")
+            else:
+                self._put(base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii"))
+            stored = self._get()
         try:
             key = base64.b64decode(stored or "", validate=True)
         except (binascii.Error, ValueError):
-            raise StoreError(f"the {self.describe()} does not hold a store key") from None
+            raise StoreError(f"the {self.describe()} does not hold a {self.what}") from None
         if len(key) != KEY_BYTES:
             raise StoreError(f"the {self.describe()} does not hold a {KEY_BYTES}-byte key")
         return key
 
+    # A backend raises errors of its own kinds (keyring.errors.*, OSError from the Windows API ...):
+    # each becomes a StoreError naming the entry and the kind of failure, never the secret.
+    def _get(self) -> str | None:
+        try:
+            return self.backend.get_password(self.service, self.username)
+        except Exception as exc:
+            raise StoreError(f"cannot read the {self.describe()}: {type(exc).__name__}: {exc}") from exc
 
-def keyring_or_none() -> KeyringBackend | None:
-    """The ``keyring`` package if it is installed (optional), else None."""
+    def _put(self, value: str) -> None:
+        try:
+            self.backend.set_password(self.service, self.username, value)
+        except Exception as exc:
+            raise StoreError(f"cannot write the {self.describe()}: {type(exc).__name__}: {exc}") from exc
+        if self._get() != value:  # a backend that accepted the write but did not keep it
+            raise StoreError(f"the {self.describe()} did not keep the {self.what} written to it")
+
+
+def os_keyring(platform: str = sys.platform) -> KeyringBackend:
+    """The OS credential store through the ``keyring`` package (a dependency on Windows only).
+
+    On Windows the Credential Manager backend is taken by name rather than discovered through entry
+    points, which a frozen build may lack, and so that no weaker backend is ever picked instead."""
     try:
         import keyring
     except ImportError:
-        return None
-    backend: KeyringBackend = keyring
-    return backend
+        raise StoreError("the OS keyring needs the 'keyring' package, which is not installed "
+                         "(pip install keyring, or [store] key_source = \"file\")") from None
+    if platform == "win32":
+        from keyring.backends.Windows import WinVaultKeyring
+
+        windows: KeyringBackend = WinVaultKeyring()
+        return windows
+    chosen: KeyringBackend = keyring.get_keyring()
+    return chosen
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from agent.icao.apdu import CommandApdu, ResponseApdu
 from agent.icao.files import ReadLimits
 from agent.icao.keys import CanKey, MrzKey
-from agent.icao.read_sequence import ChipReading, FileProgress, read_document
+from agent.icao.read_sequence import ChipReading, FileProgress, FileRead, read_document
 from agent.icao.transport import build_send
 from agent.icao.trust import TrustStore
 from agent.trust_files import load_trust_directory
@@ -168,6 +168,7 @@ def read_profile(
     trust: TrustStore | None = None,
     limits: ReadLimits | None = None,
     progress: FileProgress | None = None,
+    on_file: FileRead | None = None,
     recording: bool = False,
 ) -> ProfileRead:
     """Read ``profile``'s card in process with read_document. ``can`` / ``mrz``: True for the
@@ -185,6 +186,7 @@ def read_profile(
         aa_challenge=AA_CHALLENGE,
         limits=limits,
         progress=progress,
+        on_file=on_file,
     )
     return ProfileRead(reading, card, wire)
 

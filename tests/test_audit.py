@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 
 from agent.audit import GENESIS, AuditKeys, AuditLog, entry_hash, person_fields, verify_log
 from agent.cli import main
-from agent.errors import StoreError
+from agent.errors import StoreError, StoreLockedError
 
 KEY = bytes(range(32))
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,6 +148,42 @@ def test_concurrent_appends_keep_one_chain(tmp_path):
     report = verify_log(log.path, AuditKeys(KEY))
     assert report.ok, report.first_problem
     assert report.entries == 4 * 40 + 2 * 40
+
+
+def test_appends_from_processes_started_together_keep_one_chain(tmp_path):
+    # Several processes opening the log at the same instant, each appending as fast as it can: with a lock
+    # that gave up (the old Windows one did after 10 s, silently) two of them could chain on the same entry.
+    log = make_log(tmp_path)
+    code = ("import sys, time; from agent.audit import AuditLog, AuditKeys\n"
+            "log = AuditLog(sys.argv[1], AuditKeys(bytes(range(32))), operator=sys.argv[2], site_id='s')\n"
+            "while time.time() < float(sys.argv[3]): pass\n"
+            "[log.append('verification', {'n': n}) for n in range(60)]\n")
+    start_at = str(time.time() + 1.5)
+    processes = [subprocess.Popen([sys.executable, "-c", code, str(log.path), f"p{n}", start_at], cwd=ROOT)
+                 for n in range(4)]
+    assert all(p.wait(timeout=60) == 0 for p in processes)
+    report = verify_log(log.path, AuditKeys(KEY))
+    assert report.ok, report.first_problem
+    assert report.entries == 4 * 60
+
+
+def test_a_lock_held_by_another_process_is_an_error_not_a_fork(tmp_path):
+    log = AuditLog(tmp_path / "audit.jsonl", AuditKeys(KEY), operator="op", site_id="s", lock_timeout_s=0.3)
+    log.append("agent_started", {})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time, filelock\n"
+         "with filelock.FileLock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(30)\n",
+         str(tmp_path / "audit.jsonl.lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(StoreLockedError, match="locked by another process"):
+            log.append("verification", {"result_id": "r1"})
+    finally:
+        holder.kill()
+        holder.wait(10)
+    log.append("verification", {"result_id": "r2"})  # free again: the chain goes on, unforked
+    report = verify_log(log.path, AuditKeys(KEY))
+    assert report.ok and report.entries == 2
 
 
 def test_entries_carry_time_operator_and_site(tmp_path):

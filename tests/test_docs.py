@@ -6,7 +6,7 @@ section names: ``docs/reference/card.md "Access control"``, or ``docs/reference/
 name is the exact text of a Markdown ATX heading (``#`` to ``######``) of that file, whatever its
 level; a reference may wrap across lines. References are looked for in the docstrings and comments
 of every .py file under agent/, sync/, simulators/, benchmarks/ and tests/, and anywhere in
-config/*.toml. The Markdown notes under docs/ are checked too: those references, relative links to
+agent/config/*.toml. The Markdown notes under docs/ are checked too: those references, relative links to
 each other (``[card.md](card.md) "Card quirks"``) and the repository paths they name in backticks.
 
 The notes that once lived outside the repository (the shared design page and reference notes) must
@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE_DIRS = ("agent", "sync", "simulators", "benchmarks", "tests")
-CONFIG_GLOB = "config/*.toml"
+CONFIG_GLOB = "agent/config/*.toml"
 DOCS_DIR = "docs"
 SKIPPED_PARTS = frozenset({".venv", "__pycache__", ".git"})
 
@@ -109,7 +109,7 @@ def _files(pattern_dirs: tuple[str, ...], suffix: str) -> list[Path]:
 
 
 def code_files() -> list[Path]:
-    """Every file whose references are checked: the .py files and config/*.toml."""
+    """Every file whose references are checked: the .py files and agent/config/*.toml."""
     return _files(CODE_DIRS, ".py") + sorted(ROOT.glob(CONFIG_GLOB))
 
 

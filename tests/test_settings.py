@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -132,3 +133,134 @@ def test_the_profile_file_follows_the_profile_from_the_environment(tmp_path: Pat
     settings = load_settings(environ={"CCCD_AGENT__SITE__PROFILE": "exam"})
     assert settings.site.profile == "exam"
     assert any(source.endswith("exam.toml") for source in settings.sources)
+
+
+# --- where the settings files are: the chain ----------------------------------------------------------
+
+
+def chain_files(tmp_path: Path) -> dict[str, Path]:
+    """A user's file, the machine's file, a CCCD_AGENT_CONFIG file and a --config file: each sets its own
+    name as site.site_id, and one key that no other file sets."""
+    texts = {
+        "user": '[site]\nsite_id = "user"\noperator = "from-user"\n',
+        "site": '[site]\nsite_id = "site"\n[backends]\nretries = 7\n',
+        "named": '[site]\nsite_id = "named"\n[backends]\nread_timeout_s = 4.5\n',
+        "given": '[site]\nsite_id = "given"\n[reader]\nexclusive = false\n',
+    }
+    files = {name: tmp_path / f"{name}.toml" for name in texts}
+    for name, text in texts.items():
+        files[name].write_text(text, encoding="utf-8")
+    return files
+
+
+def test_the_chain_from_the_package_defaults_to_the_command_line(tmp_path: Path) -> None:
+    files = chain_files(tmp_path)
+    settings = load_settings(files["given"], environ={"CCCD_AGENT_CONFIG": str(files["named"])},
+                             user_file=files["user"], site_file=files["site"])
+    # Each layer's own key survives; for the key they all set, the highest wins: --config.
+    assert settings.site.site_id == "given"
+    assert (settings.site.operator, settings.backends.retries) == ("from-user", 7)
+    assert (settings.backends.read_timeout_s, settings.reader.exclusive) == (4.5, False)
+    assert [link.layer for link in settings.chain] == ["defaults", "profile", "user", "site", "CCCD_AGENT_CONFIG",
+                                                       "--config"]
+    assert all(link.used for link in settings.chain)
+    assert settings.origin("site.site_id") == str(files["given"])
+    assert settings.origin("site.operator") == str(files["user"])
+    assert settings.origin("backends.retries") == str(files["site"])
+    assert settings.origin("backends.read_timeout_s") == str(files["named"])
+    assert settings.origin("api.port").endswith("default.toml")
+    # Without --config, CCCD_AGENT_CONFIG is the top file; without it, the machine's file beats the user's.
+    assert load_settings(environ={"CCCD_AGENT_CONFIG": str(files["named"])}, user_file=files["user"],
+                         site_file=files["site"]).site.site_id == "named"
+    assert load_settings(environ={}, user_file=files["user"], site_file=files["site"]).site.site_id == "site"
+    assert load_settings(environ={}, user_file=files["user"], site_file=tmp_path / "none").site.site_id == "user"
+
+
+def test_the_default_settings_come_from_inside_the_package() -> None:
+    import agent
+
+    settings = load_settings(environ={})
+    defaults = next(link for link in settings.chain if link.layer == "defaults")
+    assert Path(defaults.source) == Path(agent.__file__).parent / "config" / "default.toml"
+
+
+def test_absent_user_and_site_files_are_shown_as_not_present(tmp_path: Path) -> None:
+    settings = load_settings(environ={}, user_file=tmp_path / "u.toml", site_file=tmp_path / "s.toml")
+    absent = {link.layer: link for link in settings.chain if not link.used}
+    assert set(absent) == {"user", "site"} and absent["site"].source == str(tmp_path / "s.toml")
+    assert str(tmp_path / "s.toml") not in settings.sources
+
+
+def test_the_platform_locations_of_the_user_and_site_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent import settings as settings_module
+
+    monkeypatch.setenv("XDG_CONFIG_DIRS", f"{tmp_path / 'etc-xdg'}:/other")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home-config"))
+    assert settings_module.site_config_file() == tmp_path / "etc-xdg" / "cccd-agent" / "config.toml"
+    assert settings_module.user_config_file() == tmp_path / "home-config" / "cccd-agent" / "config.toml"
+    site = settings_module.site_config_file()
+    site.parent.mkdir(parents=True)
+    site.write_text('[site]\nsite_id = "machine-wide"\n', encoding="utf-8")
+    assert load_settings(environ={}).site.site_id == "machine-wide"
+
+
+def test_bad_files_in_the_chain_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"CCCD_AGENT_CONFIG": str(tmp_path / "gone.toml")})
+    assert "CCCD_AGENT_CONFIG" in str(caught.value) and "file not found" in str(caught.value)
+    site = write(tmp_path, "[api\n")
+    with pytest.raises(ConfigError, match="not valid TOML") as caught:
+        load_settings(environ={}, site_file=site)
+    assert str(site) in str(caught.value)
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_settings(tmp_path, environ={})
+    binary = tmp_path / "latin1.toml"
+    binary.write_bytes(b'[site]\nsite_id = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_settings(binary, environ={})
+
+
+def test_the_profile_is_named_by_the_highest_layer(tmp_path: Path) -> None:
+    site = write(tmp_path, '[site]\nprofile = "exam"\n')
+    settings = load_settings(environ={}, site_file=site)
+    assert settings.site.profile == "exam" and any(s.endswith("exam.toml") for s in settings.sources)
+    settings = load_settings(environ={}, site_file=site, overrides={"site": {"profile": "notary"}})
+    assert settings.site.profile == "notary" and any(s.endswith("notary.toml") for s in settings.sources)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        ("[log]\nmax_bytes = 100\n", "log.max_bytes", "at least 10000"),
+        ("[log]\nbackups = 0\n", "log.backups", "between 1 and 100"),
+        ('[store]\nkey_source = "tpm"\n', "store.key_source", "must be one of"),
+    ],
+)
+def test_bad_log_and_key_settings(tmp_path: Path, text: str, key: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), environ={})
+    assert key in str(caught.value) and problem in str(caught.value)
+
+
+def test_a_package_without_its_settings_is_a_broken_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from agent import settings as settings_module
+
+    monkeypatch.setattr(settings_module, "builtin_file", lambda name: tmp_path / "config" / name)
+    with pytest.raises(ConfigError, match="missing from the installed package: reinstall"):
+        load_settings(environ={})
+
+
+def test_config_shows_the_chain_and_where_each_value_came_from(tmp_path: Path) -> None:
+    path = write(tmp_path, '[site]\nsite_id = "shown"\n')
+    env = {**os.environ, "CCCD_AGENT__API__PORT": "9100"}
+    done = subprocess.run([sys.executable, "-m", "agent", "config", "--config", str(path), "--json"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert shown["origins"]["site.site_id"] == str(path)
+    assert shown["origins"]["api.port"] == "CCCD_AGENT__API__PORT"
+    assert [link["layer"] for link in shown["chain"]][-2:] == ["--config", "environment"]
+    done = subprocess.run([sys.executable, "-m", "agent", "config", "--config", str(path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert f"site_id = 'shown'  # {path}" in done.stdout
+    assert "(not present)" in done.stdout  # the user's and the machine's files of the suite's own dirs

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.icao import pki_fixtures as f
+from tests.icao import realdata
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = datetime.now(UTC)
@@ -148,3 +149,36 @@ def test_a_missing_file_is_a_config_error(config: Path) -> None:
     result = agent(config, "import", str(config.parent / "nope.der"))
     assert result.returncode == 78
     assert "file not found" in result.stderr
+
+
+# --- the real German and Dutch master lists (issue 12 item 7) -----------------------------------
+
+
+@pytest.mark.parametrize(("listed", "root"), [(realdata.DE_MASTER_LIST, realdata.DE_ROOT),
+                                              (realdata.NL_MASTER_LIST, realdata.NL_ROOT)])  # fmt: skip
+def test_import_and_list_a_real_master_list(config: Path, listed: str, root: str) -> None:
+    list_file, root_file = realdata.path(listed), realdata.path(root)
+    # The list first: its signature verifies, but its signer is not yet traced to a root.
+    first = agent(config, "import", str(list_file), "--json")
+    assert first.returncode == 0, first.stderr
+    imported = json.loads(first.stdout)
+    assert imported["kind"] == "master_list"
+    assert any("not traced" in note for note in imported["notes"])
+    vietnam = [c for c in imported["certificates"] if realdata.VIETNAM_CSCA_CN in c["subject"]]
+    assert len(vietnam) == 1 and vietnam[0]["key"] == "EC brainpoolP512r1 (explicit parameters)"
+    # Then the root that signs it: the listing now shows the list's signer chained to it.
+    assert agent(config, "import", str(root_file)).returncode == 0
+    listing = agent(config, "list", "--json")
+    assert listing.returncode == 0, listing.stderr
+    payload = json.loads(listing.stdout)
+    (master_list,) = payload["master_lists"]
+    assert master_list["signature"]["status"] == "ok"
+    assert master_list["signer_chain"]["status"] == "ok", master_list["signer_chain"]
+    assert master_list["source"] == list_file.name
+    found = [c for c in payload["certificates"] if realdata.VIETNAM_CSCA_CN in c["subject"]]
+    assert len(found) == 1
+    assert found[0]["country"] == "VN" and found[0]["not_after"].startswith("2037-10-01")
+    assert found[0]["source"] == list_file.name
+    assert payload["problems"] == []
+    text = agent(config, "list")
+    assert realdata.VIETNAM_CSCA_CN in text.stdout and "signature ok" in text.stdout

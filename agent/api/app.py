@@ -6,9 +6,14 @@ The OpenAPI description is at ``/api/openapi.json`` (token required, like the re
 - ``GET /api/status``: readers, camera, backend, sync; ``GET /api/sync/status``: the outbox;
 - ``GET /api/results/latest``, ``GET /api/results?page=&size=`` (newest first, ``{results, page, size,
   total}``; results purged after the retention period are neither listed nor counted),
-  ``GET /api/results/{id}``, ``GET /api/results/stream`` (server-sent events ``result`` and ``reader``);
+  ``GET /api/results/{id}``, ``GET /api/results/stream`` (server-sent events ``result``, ``reader`` and
+  ``preview``: who the card being read shows, before its checks);
 - ``POST /api/verify/qr`` ``{"text": ...}``; ``POST /api/verify/manual`` ``{"id_number": ..., ...}``;
 - ``GET /api/receipts/{id}``: the verification receipt (``?download=1`` as a file);
+- ``GET /api/operators``: who may sign in and who is signed in; ``POST /api/operator`` ``{"number", "pin"}``
+  signs in, ``DELETE /api/operator`` signs out (a lookup with nobody signed in is a 403
+  ``OperatorRequiredError`` where operators are listed);
+- ``GET /api/checkins``: the check-ins recorded at this desk, for a site whose HIS reads them here;
 - ``GET /api/messages``: the operator texts the page shows; ``GET /api/config``: the desk's profile.
 
 Bad input is a 422 whose ``error.message`` says which field and what is expected; errors carry the
@@ -33,8 +38,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent import messages
 from agent.api.security import GuardMiddleware, error_body, token_from_headers, token_matches
-from agent.api.views import event_view, reader_view, result_view, summary_view
-from agent.errors import AgentError, InvalidInputError, StoreError
+from agent.api.views import event_view, operators_view, reader_view, result_view, summary_view
+from agent.errors import AgentError, InvalidInputError, OperatorRequiredError, OperatorSignInError, StoreError
 from agent.service.desk import DeskService
 from agent.service.history import MAX_HISTORY_PAGE
 from agent.service.hub import CLOSED
@@ -42,7 +47,7 @@ from agent.service.hub import CLOSED
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 KEEPALIVE_S = 15.0
 MAX_PAGE_SIZE = MAX_HISTORY_PAGE
-PAGE_TEXT_PREFIXES = ("desk.", "verdict.", "reason.", "next.", "reader.", "check.", "error.")
+PAGE_TEXT_PREFIXES = ("desk.", "verdict.", "reason.", "next.", "reader.", "check.", "error.", "bhyt.")
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -68,6 +73,12 @@ class ApiError(Exception):
 class QrRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=4096, description="the decoded text of the QR code")
+
+
+class SignInRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: int = Field(ge=1, le=1000, description="the operator's number, as GET /api/operators lists them")
+    pin: str = Field(default="", max_length=12, description="the operator's PIN, if they have one")
 
 
 class ManualRequest(BaseModel):
@@ -135,6 +146,10 @@ def create_api(
             fields = [{"field": error.field, "problem": error.message}] if error.field else []
             return JSONResponse(error_body("invalid_input", error.message_key, error.message, fields=fields),
                                 status_code=422)
+        if isinstance(error, OperatorRequiredError | OperatorSignInError):
+            extra = {"locked_for_s": error.locked_for_s} if isinstance(error, OperatorSignInError) else {}
+            return JSONResponse(error_body(type(error).__name__, error.message_key, error.message, **extra),
+                                status_code=403)
         status_code = 503 if (error.retryable or isinstance(error, StoreError)) else 500
         return JSONResponse(error_body(type(error).__name__, error.message_key, error.message), status_code=status_code)
 
@@ -157,7 +172,9 @@ def create_api(
 
     @app.get("/api/config", dependencies=guarded, summary="the desk's profile and banners")
     def get_config() -> dict[str, Any]:
-        return {"site_profile": str(service.profile), "operator": service.audit.operator, **(page_config or {})}
+        current = service.sign_in.current
+        return {"site_profile": str(service.profile), "operator": current.name if current else None,
+                **(page_config or {})}
 
     @app.get("/api/messages", dependencies=guarded, summary="operator texts in Vietnamese and English")
     def get_messages() -> dict[str, Any]:
@@ -175,7 +192,7 @@ def create_api(
         found, total = service.history(page=page, size=size)
         return {"results": [summary_view(r) for r in found], "page": page, "size": size, "total": total}
 
-    @app.get("/api/results/stream", dependencies=guarded, summary="server-sent events: result, reader")
+    @app.get("/api/results/stream", dependencies=guarded, summary="server-sent events: result, reader, preview")
     async def stream(request: Request) -> StreamingResponse:
         subscription = service.hub.subscribe(asyncio.get_running_loop())
 
@@ -216,6 +233,26 @@ def create_api(
     def verify_manual(body: ManualRequest) -> dict[str, Any]:
         entered = body.model_dump(exclude={"id_number"}, exclude_none=True)
         return {"result": result_view(service.verify_manual(body.id_number, entered))}
+
+    @app.get("/api/operators", dependencies=guarded, summary="who may sign in, and who is signed in")
+    def get_operators() -> dict[str, Any]:
+        return operators_view(service.sign_in)
+
+    @app.post("/api/operator", dependencies=guarded, summary="an operator signs in")
+    def sign_in(body: SignInRequest) -> dict[str, Any]:
+        service.sign_in_operator(body.number, body.pin)
+        return operators_view(service.sign_in)
+
+    @app.delete("/api/operator", dependencies=guarded, summary="the operator signs out")
+    def sign_out() -> dict[str, Any]:
+        service.sign_out_operator()
+        return operators_view(service.sign_in)
+
+    @app.get("/api/checkins", dependencies=guarded, summary="check-ins recorded at this desk, newest first")
+    def checkins(page: int = Query(1, ge=1, le=100_000),
+                 size: int = Query(50, ge=1, le=MAX_PAGE_SIZE)) -> dict[str, Any]:
+        found, total = service.checkins(page=page, size=size)
+        return {"checkins": found, "page": page, "size": size, "total": total}
 
     @app.get("/api/receipts/{result_id}", dependencies=guarded, summary="the verification receipt")
     def receipt(result_id: str, download: bool = False) -> JSONResponse:

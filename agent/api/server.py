@@ -76,7 +76,8 @@ class LoopbackServer:
         self.socket = bind_loopback(host, port)
         self.host, self.port = self.socket.getsockname()[:2]
         self._on_stop = on_stop
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+        # log_config=None: uvicorn's records go through the agent's own handlers, and their redaction.
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", log_config=None,
                                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, server_header=False)
         self._server = _Server(config, self._stopping)
         self._thread: threading.Thread | None = None
@@ -117,6 +118,12 @@ class LoopbackServer:
             self.socket.close()  # never served, or served and done: the port is free again
 
 
+def stop_signals() -> tuple[signal.Signals, ...]:
+    """The signals that stop the desk agent cleanly on this system."""
+    extra = getattr(signal, "SIGBREAK", None)  # Windows only: Ctrl-Break
+    return (signal.SIGINT, signal.SIGTERM) + ((extra,) if extra is not None else ())
+
+
 class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
         super().__init__(config)
@@ -126,12 +133,14 @@ class _Server(uvicorn.Server):
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
-        """Ctrl-C and SIGTERM stop the server; unlike uvicorn's own, the signal is not raised again
-        afterwards, so that the caller can still stop what it started (card monitor, children)."""
+        """Ctrl-C, SIGTERM and (Windows) Ctrl-Break stop the server; unlike uvicorn's own, the signal is not
+        raised again afterwards, so that the caller can still stop what it started (card monitor, children).
+        A Windows service wrapper (WinSW) stops its process with Ctrl-C or Ctrl-Break, whose default would
+        end it at once, without the audit's "stopped" entry."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in stop_signals()}
         try:
             yield
         finally:

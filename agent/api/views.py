@@ -12,8 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from agent import messages
+from agent.models import Identity
 from agent.privacy import mask_id
-from agent.service.state import DeskEvent, DeskResult, ReaderState, ResultShown
+from agent.service.operators import SignIn
+from agent.service.state import DeskEvent, DeskResult, Preview, PreviewShown, ReaderState, ResultShown
 
 # The reasons that explain the authenticity badge, most telling first.
 BADGE_REASONS = ("reason.passive_failed", "reason.clone", "reason.trust_unknown", "reason.no_clone_check",
@@ -36,6 +38,20 @@ def _stamp(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+def _data_url(image: bytes | None) -> str | None:
+    return f"data:{image_mime(image)};base64,{base64.b64encode(image).decode('ascii')}" if image else None
+
+
+def _display(identity: Identity) -> dict[str, Any]:
+    return {
+        "id_masked": mask_id(identity.id_number),
+        "old_id_masked": mask_id(identity.old_id_number),
+        "full_name": identity.full_name,
+        "date_of_birth": identity.date_of_birth.isoformat() if identity.date_of_birth else None,
+        "sex": str(identity.sex),
+    }
+
+
 def result_view(desk: DeskResult) -> dict[str, Any]:
     """The full view of one result, as /api/results/latest and the stream give it."""
     result = desk.result
@@ -48,13 +64,7 @@ def result_view(desk: DeskResult) -> dict[str, Any]:
     data["badge_text"] = texts(f"desk.badge.{desk.badge}")
     badge_reason = next((key for key in BADGE_REASONS if key in result.reasons), None)
     data["badge_reason"] = texts(badge_reason) if badge_reason else None
-    data["display"] = {
-        "id_masked": mask_id(result.identity.id_number),
-        "old_id_masked": mask_id(result.identity.old_id_number),
-        "full_name": result.identity.full_name,
-        "date_of_birth": result.identity.date_of_birth.isoformat() if result.identity.date_of_birth else None,
-        "sex": str(result.identity.sex),
-    }
+    data["display"] = _display(result.identity)
     check = result.check
     data["entitlement"] = None if check is None else {
         **check.to_json(),
@@ -65,8 +75,7 @@ def result_view(desk: DeskResult) -> dict[str, Any]:
     data["offline_since"] = _stamp(check.checked_at) if check and check.from_cache else None
     data["comparison"] = (check.details.get("comparison") or []) if check else []
     data["has_receipt"] = True
-    data["face"] = (f"data:{image_mime(desk.face)};base64,{base64.b64encode(desk.face).decode('ascii')}"
-                    if desk.face else None)
+    data["face"] = _data_url(desk.face)
     data["stats"] = desk.stats.to_json() if desk.stats else {}
     return data
 
@@ -100,8 +109,27 @@ def reader_view(state: ReaderState) -> dict[str, Any]:
     return view
 
 
+def preview_view(preview: Preview) -> dict[str, Any]:
+    """Who the card being read shows, not yet checked: shown as "checking" until its result comes."""
+    return {"result_id": preview.result_id, "stage": preview.stage, "display": _display(preview.identity),
+            "face": _data_url(preview.face), "text": texts("desk.checking")}
+
+
 def event_view(event: DeskEvent) -> tuple[str, dict[str, Any]]:
     """A hub event as the stream sends it: (SSE event name, data)."""
     if isinstance(event, ResultShown):
         return "result", result_view(event.desk)
+    if isinstance(event, PreviewShown):
+        return "preview", preview_view(event.preview)
     return "reader", reader_view(event.state)
+
+
+def operators_view(sign_in: SignIn) -> dict[str, Any]:
+    """Who may sign in (names, and whether a PIN is asked; never the CCCD numbers) and who is signed in."""
+    current = sign_in.current
+    listed = [{"number": n, "name": o.name, "pin": o.needs_pin} for n, o in enumerate(sign_in.operators, start=1)]
+    signed_in = None
+    if current is not None:
+        number = next((n for n, o in enumerate(sign_in.operators, start=1) if o == current), None)
+        signed_in = {"number": number, "name": current.name}
+    return {"operators": listed, "signed_in": signed_in, "automatic": sign_in.automatic, "required": sign_in.listed}

@@ -31,14 +31,14 @@ class EventReceipt:
         return self.status in ("accepted", "duplicate")
 
 
-def send_batch(http: BackendHttp, events: Sequence[dict[str, Any]], *, what: str) -> dict[str, EventReceipt]:
+def send_batch(http: BackendHttp, events: Sequence[dict[str, Any]], *, what: str,
+               path: str = BATCH_PATH) -> dict[str, EventReceipt]:
     ids = [str(e.get("event_id", "")) for e in events]
     if len(set(ids)) != len(ids) or not all(ids):
         raise ValueError("every event in a batch needs its own event_id")
     if not events:
         return {}
-    data = http.post(BATCH_PATH, {"events": list(events)}, what=what, idempotent=True,
-                     idempotency_key=batch_key(ids))
+    data = http.post(path, {"events": list(events)}, what=what, idempotent=True, idempotency_key=batch_key(ids))
     return parse_receipts(data, ids, what=what)
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import requests
+import urllib3
 
 from agent.checks.breaker import CircuitBreaker
 from agent.errors import BackendRejectedError, BackendResponseError, BackendUnavailableError
@@ -30,6 +31,9 @@ from agent.errors import BackendRejectedError, BackendResponseError, BackendUnav
 log = logging.getLogger(__name__)
 
 TRANSIENT_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
+# A backend's answer is a few kilobytes: a larger one is a broken or hostile server, not data to keep.
+MAX_ANSWER_BYTES = 1 << 20
+READ_CHUNK = 64 * 1024
 _TRANSIENT_EXCEPTIONS: tuple[type[Exception], ...] = (
     requests.exceptions.ConnectionError,
     requests.exceptions.Timeout,
@@ -47,8 +51,8 @@ class ResponseLike(Protocol):
 
 
 class SessionLike(Protocol):
-    def request(self, method: str, url: str, *, json: Any = None, headers: Any = None,
-                timeout: Any = None) -> Any: ...
+    def request(self, method: str, url: str, *, params: Any = None, data: Any = None, headers: Any = None,
+                timeout: Any = None, stream: Any = None, json: Any = None) -> Any: ...
 
 
 def new_session(pool_size: int = 4) -> requests.Session:
@@ -133,9 +137,11 @@ class BackendHttp:
                  what: str) -> dict[str, Any]:
         url = self.base_url + path
         try:
-            response = self.session.request(method, url, json=body, headers=headers, timeout=self.timeout)
+            response = self.session.request(method, url, json=body, headers=headers, timeout=self.timeout,
+                                            stream=True)
             status = int(response.status_code)
-            content = bytes(response.content)
+            content = read_body(response, what=f"{self.name}: {what}",
+                                deadline_at=time.monotonic() + self.timeout[0] + self.timeout[1])
         except _TRANSIENT_EXCEPTIONS as exc:
             self.breaker.record_failure()
             raise BackendUnavailableError(f"{self.name}: {what}: {_describe(exc)}") from exc
@@ -150,13 +156,60 @@ class BackendHttp:
             raise BackendRejectedError(f"{self.name}: {what}: HTTP {status}{_reason(content)}", status=status)
         if not 200 <= status < 300:
             raise BackendResponseError(f"{self.name}: {what}: unexpected HTTP {status}")
-        try:
-            data = json.loads(content)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BackendResponseError(f"{self.name}: {what}: the answer is not valid JSON") from exc
-        if not isinstance(data, dict):
-            raise BackendResponseError(f"{self.name}: {what}: the answer is not a JSON object")
-        return data
+        return json_object(content, what=f"{self.name}: {what}")
+
+
+def read_body(response: Any, *, what: str, deadline_at: float, max_bytes: int = MAX_ANSWER_BYTES,
+              monotonic: Callable[[], float] = time.monotonic) -> bytes:
+    """The body of a streamed answer, read piece by piece: a body over ``max_bytes`` is a
+    BackendResponseError and one still arriving at ``deadline_at`` a BackendUnavailableError, so a
+    server that dribbles or floods costs at most the deadline and ``max_bytes`` of memory. Answers
+    without a stream (test doubles) give their ``content``."""
+    raw = getattr(response, "raw", None)
+    read1 = getattr(raw, "read1", None)
+    if read1 is None:
+        content = bytes(response.content)
+        if len(content) > max_bytes:
+            raise BackendResponseError(f"{what}: the answer is larger than {max_bytes} bytes")
+        return content
+    declared = response.headers.get("Content-Length") if getattr(response, "headers", None) else None
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        response.close()
+        raise BackendResponseError(f"{what}: the answer is larger than {max_bytes} bytes")
+    parts: list[bytes] = []
+    size = 0
+    try:
+        while True:
+            # read1 returns what one socket read brings: the deadline is checked between reads even
+            # when a server sends one byte at a time (each read alone is bounded by the read timeout).
+            try:
+                part = read1(READ_CHUNK)
+            except (urllib3.exceptions.HTTPError, OSError):
+                # Not chained: the underlying error may quote the URL (which can carry credentials).
+                raise BackendUnavailableError(f"{what}: the connection broke while the answer came in") from None
+            if not part:
+                break
+            size += len(part)
+            if size > max_bytes:
+                raise BackendResponseError(f"{what}: the answer is larger than {max_bytes} bytes")
+            parts.append(part)
+            if monotonic() > deadline_at:
+                raise BackendUnavailableError(f"{what}: the answer did not finish in time")
+    finally:
+        response.close()
+    return b"".join(parts)
+
+
+def json_object(content: bytes, *, what: str) -> dict[str, Any]:
+    """A JSON object, or a BackendResponseError: bad UTF-8, bad JSON, nesting too deep, a number too
+    long to convert, or anything but an object at the top."""
+    try:
+        data = json.loads(content)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        raise BackendResponseError(f"{what}: the answer is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise BackendResponseError(f"{what}: the answer is not a JSON object")
+    return data
 
 
 def _describe(exc: Exception) -> str:

@@ -17,11 +17,11 @@ from agent.checks import validate as v
 from agent.checks.events import EventReceipt, send_batch
 from agent.checks.http import BackendHttp
 from agent.errors import BackendResponseError
-from agent.models import BackendCheck, CheckKind, CheckStatus
+from agent.models import BackendCheck, CheckKind, CheckStatus, InsuranceQuery
 
 INSURANCE_STATUSES = frozenset({CheckStatus.VALID, CheckStatus.EXPIRED, CheckStatus.SUSPENDED, CheckStatus.NOT_FOUND})
 CARD_NUMBER = re.compile(r"^[A-Z]{2}[1-5]\d{12}$")  # group(2) + benefit level + province(2) + BHXH no.(10)
-FACILITY_CODE = re.compile(r"^\d{5}$")
+FACILITY_CODE = re.compile(r"^[0-9A-Z]{5}$")  # province (2) + 3 characters: letters for commune stations
 WHAT_LOOKUP = "insurance card lookup"
 
 
@@ -30,10 +30,20 @@ class InsuranceClient:
         self.http = http
         self._now = now or (lambda: datetime.now(UTC))
 
-    def lookup(self, id_number: str) -> BackendCheck:
-        """The insurance status of ``id_number`` now (BackendUnavailableError if it cannot be asked)."""
-        data = self.http.post("/v1/cards/search", {"id_number": id_number}, what=WHAT_LOOKUP, idempotent=True)
-        return parse_card(data, id_number, checked_at=self._now())
+    def lookup(self, query: InsuranceQuery) -> BackendCheck:
+        """The insurance status of ``query.card_number`` (a 12-digit ID number) now
+        (BackendUnavailableError if it cannot be asked)."""
+        body: dict[str, Any] = {"id_number": query.card_number}
+        if query.full_name:
+            body["full_name"] = query.full_name
+        if query.date_of_birth is not None:
+            body["date_of_birth"] = query.date_of_birth.isoformat()
+        elif query.birth_year is not None:
+            body["birth_year"] = query.birth_year
+        if query.operator is not None:
+            body["operator"] = {"name": query.operator.name, "cccd": query.operator.cccd}
+        data = self.http.post("/v1/cards/search", body, what=WHAT_LOOKUP, idempotent=True)
+        return parse_card(data, query.card_number, checked_at=self._now())
 
     def send_events(self, events: Sequence[dict[str, Any]]) -> dict[str, EventReceipt]:
         """Upload check-in events (each with its own ``event_id``); one receipt per event."""

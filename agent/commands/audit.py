@@ -33,10 +33,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 def _keys(settings: Settings) -> Any:
     from agent.audit import AuditKeys
     from agent.errors import StoreError
-    from sync.keys import KeyFile
+    from agent.wiring.production import store_key_source
 
     try:
-        return AuditKeys(KeyFile(settings.store_key_path()).load(create=False))
+        return AuditKeys(store_key_source(settings).load(create=False))
     except StoreError:
         return None
 

@@ -1,7 +1,8 @@
 """``python -m agent serve [--port N] [--token T] [--no-camera] [--no-reader]``: the agent for a real
 desk: the PC/SC reader (card monitor), the webcam's QR loop, the configured backends and store, the
 local API and the desk page on 127.0.0.1. Prints the page's address with the access token once.
-Ctrl-C or SIGTERM stops it. ``--print-openapi`` prints the API description and exits."""
+Ctrl-C, SIGTERM or (Windows) Ctrl-Break stops it cleanly, exit 0: what a service manager sends.
+``--print-openapi`` prints the API description and exits."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ from agent.icao import pace
 from agent.icao.apdu import SW_OK
 from agent.icao.bac import perform_bac
 from agent.icao.crypto import CipherSuite
-from agent.icao.files import ReadLimits, read_ef, select_application
+from agent.icao.files import UNKNOWN_CARD, CardInfo, ReadLimits, read_ef, select_application
 from agent.icao.keys import CanKey, MrzKey
 from agent.icao.lds_registry import EF_CARD_ACCESS
 from agent.icao.secure_messaging import SecureChannel, SecureMessaging
@@ -159,6 +159,7 @@ def open_secure_channel(
     limits: ReadLimits | None = None,
     perform_pace: PerformPace | None = None,
     select_emrtd_application: bool = True,
+    card: CardInfo = UNKNOWN_CARD,
 ) -> AccessResult:
     """Run access control on a freshly reset card over ``send`` (plain, with response chaining).
 
@@ -166,7 +167,9 @@ def open_secure_channel(
     ``mrz``), each once, and returns the first that opens a secure channel. Raises
     AuthenticationFailedError when none does (``key_kind`` lists the kinds tried, ``attempts`` the
     steps); TransportError and OperationCancelledError pass through at once, and so does a
-    SecureMessagingError on the SELECT of the application after a successful PACE."""
+    SecureMessagingError on the SELECT of the application after a successful PACE. ``card`` is what
+    EF.ATR/INFO said (short EF identifiers, lengths) for the read of EF.CardAccess. BAC runs after the
+    SELECT of the eMRTD application (Doc 9303-11 §4.2), which some cards require and all accept."""
     methods = parse_order(order)
     recorder = _Recorder(clock)
     pace_wanted = (METHOD_PACE_CAN in methods and can is not None) or (METHOD_PACE_MRZ in methods and mrz is not None)
@@ -177,7 +180,8 @@ def open_secure_channel(
     if pace_wanted:
         started = clock()
         try:
-            card_access = read_ef(send, EF_CARD_ACCESS.fid, limits=limits or ReadLimits(extended_ok=False))
+            card_access = read_ef(send, EF_CARD_ACCESS.fid, limits=limits or ReadLimits(extended_ok=False),
+                                  sfi=EF_CARD_ACCESS.sfi, card=card)  # fmt: skip
             infos = parse_security_infos(card_access, file=EF_CARD_ACCESS.name)
         except (TransportError, OperationCancelledError):
             raise

@@ -3,8 +3,10 @@ with an 8-byte challenge, verified against the DG15 public key.
 
 RSA signatures use ISO/IEC 9796-2 digital signature scheme 1 with partial message recovery (trailer
 0xBC for SHA-1, or a hash identifier followed by 0xCC); ECDSA signatures are accepted in the plain
-r‖s form of BSI TR-03111 and in DER. The DG15 key is read by :func:`agent.icao.pki.load_public_key`,
-so a key on explicit curve parameters is used like its named curve. The challenge can be bound to a
+r‖s form of BSI TR-03111 and in DER. The DG15 key is read by :func:`agent.icao.pki.load_public_key`
+and ECDSA is checked by :func:`agent.icao.pki.verify_ecdsa_digest`, the same loader and verifier as
+passive authentication: a key on explicit curve parameters is used like its named curve, and a curve
+``cryptography`` lacks is verified with the project's own arithmetic. The challenge can be bound to a
 transaction id so that the evidence of one check-in cannot be replayed for another.
 """
 
@@ -13,10 +15,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from agent.errors import DocumentError
 from agent.icao import pki
@@ -101,11 +102,11 @@ def _load_key(public_key_der: bytes) -> pki.PublicKey:
 
 
 def _expected_signature_length(public_key_der: bytes) -> int:
-    public_key = _load_key(public_key_der).key
-    if isinstance(public_key, rsa.RSAPublicKey):
-        return (public_key.key_size + 7) // 8
-    if isinstance(public_key, ec.EllipticCurvePublicKey):
-        return 2 * ((public_key.curve.key_size + 7) // 8)
+    public_key = _load_key(public_key_der)
+    if isinstance(public_key.key, rsa.RSAPublicKey):
+        return (public_key.key.key_size + 7) // 8
+    if public_key.ec_curve is not None:
+        return 2 * public_key.ec_curve.order_byte_length
     return 0
 
 
@@ -119,11 +120,10 @@ def verify_active_authentication(
     """Check an Active Authentication signature; never raises for a bad signature. A key whose
     algorithm or curve is not supported gives ``unknown``."""
     loaded = _load_key(public_key_der)
-    public_key = loaded.key
-    if isinstance(public_key, rsa.RSAPublicKey):
-        return _verify_iso9796_2(public_key, challenge, signature)
-    if isinstance(public_key, ec.EllipticCurvePublicKey):
-        return _verify_ecdsa(public_key, challenge, signature, signature_algorithm_oid)
+    if isinstance(loaded.key, rsa.RSAPublicKey):
+        return _verify_iso9796_2(loaded.key, challenge, signature)
+    if loaded.kind == "EC" and loaded.usable:
+        return _verify_ecdsa(loaded, challenge, signature, signature_algorithm_oid)
     return Outcome.unknown(f"unsupported Active Authentication key: {loaded.unsupported or loaded.description}")
 
 
@@ -154,36 +154,37 @@ def _verify_iso9796_2(public_key: rsa.RSAPublicKey, challenge: bytes, signature:
     return Outcome.ok(f"RSA ISO 9796-2 scheme 1, {hash_name.upper()}")
 
 
-def _verify_ecdsa(
-    public_key: ec.EllipticCurvePublicKey, challenge: bytes, signature: bytes, algorithm_oid: str | None
-) -> Outcome:
+def _verify_ecdsa(public_key: pki.PublicKey, challenge: bytes, signature: bytes, algorithm_oid: str | None) -> Outcome:
     if algorithm_oid is not None and algorithm_oid not in _ECDSA_HASHES:
         return Outcome.unknown(f"unsupported Active Authentication signature algorithm {algorithm_oid}")
-    order_bytes = (public_key.curve.key_size + 7) // 8
-    candidates = _ecdsa_der_candidates(signature, order_bytes)
+    assert public_key.ec_curve is not None  # usable EC keys always carry their curve
+    order_bytes = public_key.ec_curve.order_byte_length
+    candidates = _ecdsa_candidates(signature, order_bytes)
     if not candidates:
         return Outcome.failed("the ECDSA signature has neither the plain nor the DER form")
     # Without an algorithm from DG14, try the hashes a card of this size may use, strongest match first.
     hash_options = [_ECDSA_HASHES[algorithm_oid]] if algorithm_oid else _default_ecdsa_hashes(order_bytes)
     for hash_algorithm in hash_options:
-        for der in candidates:
-            try:
-                public_key.verify(der, challenge, ec.ECDSA(hash_algorithm))
-            except InvalidSignature:
-                continue
-            return Outcome.ok(f"ECDSA {public_key.curve.name}, {hash_algorithm.name.upper()}")
+        hasher = hashes.Hash(hash_algorithm)
+        hasher.update(challenge)
+        digest = hasher.finalize()
+        for r, s in candidates:
+            if pki.verify_ecdsa_digest(public_key, digest, r, s, hash_algorithm=hash_algorithm):
+                return Outcome.ok(f"ECDSA {public_key.curve}, {hash_algorithm.name.upper()}")
     return Outcome.failed("the signature does not match the challenge: the chip does not hold the DG15 key")
 
 
-def _ecdsa_der_candidates(signature: bytes, order_bytes: int) -> list[bytes]:
-    candidates: list[bytes] = []
+def _ecdsa_candidates(signature: bytes, order_bytes: int) -> list[tuple[int, int]]:
+    """(r, s) read as plain r || s and, when it parses, as DER."""
+    candidates: list[tuple[int, int]] = []
     if signature and len(signature) % 2 == 0 and len(signature) <= 2 * (order_bytes + 1):
         half = len(signature) // 2
-        candidates.append(
-            encode_dss_signature(int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big"))
-        )
+        candidates.append((int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big")))
     if signature[:1] == b"\x30":
-        candidates.append(signature)
+        try:
+            candidates.append(decode_dss_signature(signature))
+        except ValueError:
+            pass
     return candidates
 
 
@@ -192,4 +193,3 @@ def _default_ecdsa_hashes(order_bytes: int) -> list[hashes.HashAlgorithm]:
     if order_bytes >= 48:
         preferred = [hashes.SHA384(), hashes.SHA512(), hashes.SHA256(), hashes.SHA1()]
     return preferred
-

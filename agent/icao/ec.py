@@ -257,6 +257,76 @@ def decode_point(curve: Curve, data: bytes) -> Point:
     return point
 
 
+def _square_root(value: int, p: int) -> int | None:
+    """A square root of ``value`` modulo the odd prime ``p`` (Tonelli-Shanks), or None when there is none."""
+    value %= p
+    if value == 0:
+        return 0
+    if pow(value, (p - 1) // 2, p) != 1:
+        return None
+    if p % 4 == 3:
+        return pow(value, (p + 1) // 4, p)
+    q, s = p - 1, 0
+    while q % 2 == 0:
+        q, s = q // 2, s + 1
+    z = 2
+    while pow(z, (p - 1) // 2, p) != p - 1:
+        z += 1
+    m, c, t, root = s, pow(z, q, p), pow(value, q, p), pow(value, (q + 1) // 2, p)
+    while t != 1:
+        i, t2 = 0, t
+        while t2 != 1:
+            t2, i = t2 * t2 % p, i + 1
+            if i == m:
+                return None
+        b = pow(c, 1 << (m - i - 1), p)
+        m, c, t, root = i, b * b % p, t * b * b % p, root * b % p
+    return root
+
+
+def decode_public_point(curve: Curve, data: bytes) -> Point:
+    """A public key point in either form of SEC 1 §2.3.4: uncompressed (04 || X || Y) or compressed
+    (02 / 03 || X, the parity of y in the first byte), as certificates and DG15 may carry it. Protocol
+    messages (PACE, Chip Authentication) use :func:`decode_point`, which takes the uncompressed form
+    only. Raises :class:`InvalidPointError` for anything that is not a point of the curve."""
+    length = curve.byte_length
+    if len(data) == 1 + length and data[0] in (0x02, 0x03):
+        x = int.from_bytes(data[1:], "big")
+        if x >= curve.p:
+            raise InvalidPointError(f"x coordinate out of range for {curve.name}")
+        y = _square_root(x * x * x + curve.a * x + curve.b, curve.p)
+        if y is None:
+            raise InvalidPointError(f"point is not on {curve.name}")
+        if y & 1 != data[0] & 1:
+            y = (curve.p - y) % curve.p
+        point = (x, y)
+        if not is_on_curve(curve, point):  # pragma: no cover - a square root always satisfies the equation
+            raise InvalidPointError(f"point is not on {curve.name}")
+        return point
+    return decode_point(curve, data)
+
+
+def ecdsa_verify(curve: Curve, public: Point, digest: bytes, r: int, s: int) -> bool:
+    """ECDSA signature verification (SEC 1 §4.1.4, BSI TR-03111 §4.2.1.2): whether (r, s) signs
+    ``digest`` (the hash of the message, already computed) under the public point ``public``.
+
+    The hash is truncated to the bit length of the group order n, r and s must lie in [1, n - 1], and
+    the x coordinate of u1 G + u2 Q reduced modulo n must equal r. Used for the curves the crypto library
+    does not offer (brainpoolP192r1, P224r1, P320r1, explicit parameters that name no curve)."""
+    n = curve.n
+    if not (0 < r < n and 0 < s < n) or not is_on_curve(curve, public):
+        return False
+    e = int.from_bytes(digest, "big")
+    excess = 8 * len(digest) - n.bit_length()
+    if excess > 0:
+        e >>= excess
+    w = pow(s, -1, n)
+    u1 = e * w % n
+    u2 = r * w % n
+    total = point_add(curve, scalar_mult(curve, u1, curve.generator), scalar_mult(curve, u2, public))
+    return total is not None and total[0] % n == r
+
+
 def field_element_bytes(curve: Curve, value: int) -> bytes:
     """A field element (such as the x coordinate used as a shared secret) as big-endian bytes of
     the field's length (Doc 9303-11 §9.4.3: the x coordinate is the shared secret)."""

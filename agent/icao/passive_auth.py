@@ -6,6 +6,9 @@ read against its hash in the SOD.
 Every check is an :class:`agent.models.Outcome`; nothing here raises for a verification failure
 (only :func:`agent.icao.lds.sod.parse_sod` raises, for an unreadable SOD). The rules:
 
+- The signer is the certificate the SOD's SignerIdentifier names, else the one embedded certificate
+  whose key verifies the signature (:meth:`agent.icao.signed_data.SignedContent.find_signer`), and the
+  result's ``notes`` say so: a genuine document whose signer verifies and chains is never ``failed``.
 - No trusted CSCA for the signer is ``unknown("unknown trust anchor")``: never ``ok``, never ``failed``.
 - An algorithm, curve or hash we cannot verify is ``unknown`` with the algorithm named: we cannot say
   the document is forged, and ``unknown`` is never accepted as ``ok`` either.
@@ -46,6 +49,9 @@ class PassiveAuthResult:
     signature_algorithm: str = ""
     signer: str = ""  # the Document Signer's subject DN (an authority, not a person)
     trust_anchor: str = ""  # the CSCA's subject DN, when one verified the signer
+    # What was accepted that a strict reader would refuse (a legacy eContentType, a signer found by its
+    # signature rather than its identifier): said, never hidden, and never a doubt about the document.
+    notes: tuple[str, ...] = ()
 
     def checks(self) -> list[tuple[str, Outcome]]:
         """Every check by name, in a stable order (the names are used in receipts and the API)."""
@@ -81,6 +87,7 @@ class PassiveAuthResult:
             "signature_algorithm": self.signature_algorithm,
             "signer": self.signer,
             "trust_anchor": self.trust_anchor,
+            "notes": list(self.notes),
         }
 
 
@@ -116,11 +123,13 @@ def passive_authentication(
     security_object = sod if isinstance(sod, SecurityObject) else parse_sod(sod)
     moment = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
     signed = security_object.signed
-    signer = security_object.signer_certificate()
+    match = signed.find_signer()
+    signer = match.certificate
+    notes = [*security_object.notes, *([match.note] if match.note else [])]
 
     if signer is None:
         reason = (
-            "the SOD carries no certificate matching its signer"
+            "the SOD carries no certificate matching its signer, and none of its certificates verifies its signature"
             if security_object.certificates
             else "the Document Signer certificate is not included in the SOD"
         )
@@ -146,6 +155,7 @@ def passive_authentication(
         signature_algorithm=security_object.signer.signature_scheme.name,
         signer=signer.subject.text if signer else "",
         trust_anchor=anchor.subject.text if anchor else "",
+        notes=tuple(notes),
     )
 
 

@@ -1,21 +1,25 @@
-"""X.509 building blocks of the eMRTD PKI (Doc 9303-12 §4-§7, RFC 5280): certificates, public keys
-(RSA, EC on named curves and on explicit domain parameters, which many CSCAs use), hash and
-signature algorithm identifiers, and one function that verifies a signature and answers with an
-:class:`agent.models.Outcome` instead of raising.
+"""X.509 building blocks of the eMRTD PKI (Doc 9303-12 §4-§7, RFC 5280): certificates, names compared
+as RFC 5280 §7.1 says, public keys (RSA, EC on named curves and on explicit domain parameters, which
+many CSCAs use), hash and signature algorithm identifiers, and one function that verifies a signature
+and answers with an :class:`agent.models.Outcome` instead of raising.
 
 ASN.1 is read with asn1crypto, which parses lazily and can raise almost any built-in exception on
 malformed input; every access to it happens inside :func:`asn1_guard`, which turns those into a
 :class:`agent.errors.DocumentError` naming the file. Signatures are checked with ``cryptography``:
 RSA PKCS#1 v1.5 and PSS (RFC 4055), ECDSA with DER signatures (RFC 5758) and with plain r||s
-signatures (BSI TR-03111 §5.2.1); an EC key's parameters are read by
-:func:`agent.icao.ec.curve_from_ec_parameters`, whose curve table is the only one. Anything else is
-reported as unsupported: ``unknown``, never ``ok``.
+signatures (BSI TR-03111 §5.2.1). An EC key's parameters are read by
+:func:`agent.icao.ec.curve_from_ec_parameters`, whose curve table is the only one; ECDSA on a curve
+``cryptography`` does not offer (brainpoolP192r1, P224r1, P320r1, or explicit parameters that name no
+curve) is verified with the project's own arithmetic (:func:`agent.icao.ec.ecdsa_verify`). Anything
+else is reported as unsupported, with the algorithm or curve named: ``unknown``, never ``ok``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,11 +29,21 @@ from asn1crypto import algos, core, keys, x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature, encode_dss_signature
 from cryptography.x509 import ObjectIdentifier
 
-from agent.errors import DocumentError
-from agent.icao.ec import ASN1_FAILURES, Curve, EcParametersError, UnknownCurveError, curve_from_ec_parameters
+from agent.errors import DocumentError, TlvError
+from agent.icao import ec as ec_arithmetic
+from agent.icao import tlv
+from agent.icao.ec import (
+    ASN1_FAILURES,
+    Curve,
+    EcParametersError,
+    InvalidPointError,
+    Point,
+    UnknownCurveError,
+    curve_from_ec_parameters,
+)
 from agent.models import Outcome
 
 # --- object identifiers --------------------------------------------------------------------------
@@ -168,9 +182,11 @@ PublicKeyObject = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 class PublicKey:
     """A subject public key and whether we can verify with it.
 
-    ``key`` is None when the algorithm or curve is not supported (``unsupported`` says which) or the
-    key itself is broken (``invalid`` says how): the first makes a signature check ``unknown``, the
-    second ``failed``.
+    ``key`` is ``cryptography``'s key object when that library can verify with it. An EC key on a curve
+    the library lacks has no ``key`` but its ``ec_curve`` and ``ec_point``, verified with our own
+    arithmetic. A key that is neither (``usable`` False) is either unsupported (``unsupported`` says
+    which algorithm or curve: a signature check is then ``unknown``) or broken (``invalid`` says how:
+    ``failed``).
     """
 
     kind: KeyKind
@@ -182,6 +198,18 @@ class PublicKey:
     explicit_parameters: bool = False
     unsupported: str = ""
     invalid: str = ""
+    ec_curve: Curve | None = dataclasses.field(default=None, repr=False, compare=False)
+    ec_point: Point | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    @property
+    def usable(self) -> bool:
+        """Whether a signature can be verified with this key (by ``cryptography`` or our EC arithmetic)."""
+        return self.key is not None or (self.ec_curve is not None and self.ec_point is not None)
+
+    @property
+    def problem(self) -> str:
+        """Why the key cannot be used (empty when it can)."""
+        return "" if self.usable else (self.invalid or self.unsupported or "no key")
 
     @property
     def description(self) -> str:
@@ -231,35 +259,39 @@ def _load_ec(spki_der: bytes, parameters: keys.ECDomainParameters, point: bytes)
     try:
         domain = curve_from_ec_parameters(parameters.dump())
     except UnknownCurveError as exc:
-        return PublicKey("EC", OID_EC_PUBLIC_KEY, spki_der, curve=exc.oid, unsupported=f"curve {exc.oid}")
+        return PublicKey("EC", OID_EC_PUBLIC_KEY, spki_der, curve=exc.oid, unsupported=f"named curve {exc.oid}")
     except EcParametersError as exc:
         return PublicKey(
             "EC", OID_EC_PUBLIC_KEY, spki_der, explicit_parameters=explicit,
-            unsupported=f"EC key on explicit domain parameters of an unknown curve ({exc})",
+            unsupported=f"EC key on explicit domain parameters that cannot be used ({exc})",
         )
-    curve = _verifying_curve(domain)
-    if curve is None:
-        if not explicit:
-            return PublicKey("EC", OID_EC_PUBLIC_KEY, spki_der, curve=domain.oid, unsupported=f"curve {domain.oid}")
-        known = f"{domain.name}, which cannot be verified on" if domain.oid else "an unknown curve"
-        return PublicKey(
-            "EC", OID_EC_PUBLIC_KEY, spki_der, explicit_parameters=True,
-            unsupported=f"EC key on explicit domain parameters of {known}",
-        )
+    # A curve of the table is named after it; explicit parameters of no standard curve by their size.
+    name = domain.name if domain.oid else f"explicit {domain.p.bit_length()}-bit prime curve"
     try:
-        key = ec.EllipticCurvePublicKey.from_encoded_point(curve, point)
-    except (ValueError, UnsupportedAlgorithm) as exc:
+        ec_point = ec_arithmetic.decode_public_point(domain, point)
+    except InvalidPointError as exc:
         return PublicKey(
-            "EC", OID_EC_PUBLIC_KEY, spki_der, curve=curve.name, explicit_parameters=explicit,
-            invalid=f"EC point is not on {curve.name}: {_short(exc)}",
+            "EC", OID_EC_PUBLIC_KEY, spki_der, curve=name, explicit_parameters=explicit,
+            invalid=f"EC point is not on {name}: {_short(exc)}",
         )
+    bits = domain.n.bit_length()
+    curve = _verifying_curve(domain)
+    key: ec.EllipticCurvePublicKey | None = None
+    if curve is not None:
+        name = curve.name  # the library's name (secp256r1), as before our own arithmetic existed
+        try:
+            key = ec.EllipticCurvePublicKey.from_encoded_point(curve, point)
+        except (ValueError, UnsupportedAlgorithm):
+            key = None  # our own arithmetic, which accepted the point, verifies instead
     return PublicKey(
-        "EC", OID_EC_PUBLIC_KEY, spki_der, key, bits=curve.key_size, curve=curve.name, explicit_parameters=explicit
+        "EC", OID_EC_PUBLIC_KEY, spki_der, key, bits=bits, curve=name, explicit_parameters=explicit,
+        ec_curve=domain, ec_point=ec_point,
     )
 
 
 def _verifying_curve(domain: Curve) -> ec.EllipticCurve | None:
-    """``cryptography``'s curve for a curve of the table (it verifies on named curves only), if it has one."""
+    """``cryptography``'s curve for a curve of the table, if the library has it (it verifies on named
+    curves only); None sends the verification to our own arithmetic."""
     if not domain.oid:
         return None
     try:
@@ -333,13 +365,13 @@ def verify_signature(key: PublicKey, scheme: SignatureScheme, signature: bytes, 
         return Outcome.unknown(f"unsupported hash algorithm {scheme.hash_oid or '(none)'} in {scheme.name}")
     if key.invalid:
         return Outcome.failed(f"the signer's public key is invalid ({key.invalid})")
-    if key.key is None:
+    if not key.usable:
         return Outcome.unknown(f"unsupported signer key: {key.unsupported}")
     hash_algorithm = _CRYPTO_HASHES[scheme.hash_oid]()
-    try:
-        if scheme.family in ("rsa-pkcs1v15", "rsa-pss"):
-            if not isinstance(key.key, rsa.RSAPublicKey):
-                return Outcome.failed(f"{scheme.name} signature but the signer has an {key.kind} key")
+    if scheme.family in ("rsa-pkcs1v15", "rsa-pss"):
+        if not isinstance(key.key, rsa.RSAPublicKey):
+            return Outcome.failed(f"{scheme.name} signature but the signer has an {key.kind} key")
+        try:
             if scheme.family == "rsa-pkcs1v15":
                 key.key.verify(signature, data, padding.PKCS1v15(), hash_algorithm)
             else:
@@ -348,22 +380,54 @@ def verify_signature(key: PublicKey, scheme: SignatureScheme, signature: bytes, 
                     return Outcome.unknown(f"unsupported MGF1 hash {mgf_hash}")
                 pss = padding.PSS(padding.MGF1(_CRYPTO_HASHES[mgf_hash]()), scheme.salt_length or 0)
                 key.key.verify(signature, data, pss, hash_algorithm)
-        else:
-            if not isinstance(key.key, ec.EllipticCurvePublicKey):
-                return Outcome.failed(f"{scheme.name} signature but the signer has an {key.kind} key")
-            if scheme.family == "ecdsa-plain":
-                size = (key.key.curve.key_size + 7) // 8
-                if len(signature) != 2 * size:
-                    return Outcome.failed("plain ECDSA signature of the wrong length")
-                r = int.from_bytes(signature[:size], "big")
-                s = int.from_bytes(signature[size:], "big")
-                signature = encode_dss_signature(r, s)
-            key.key.verify(signature, data, ec.ECDSA(hash_algorithm))
-    except InvalidSignature:
-        return Outcome.failed(f"{scheme.name} signature does not verify")
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        return Outcome.failed(f"{scheme.name} signature cannot be checked: {_short(exc)}")
-    return Outcome.ok(scheme.name)
+        except InvalidSignature:
+            return Outcome.failed(f"{scheme.name} signature does not verify")
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            return Outcome.failed(f"{scheme.name} signature cannot be checked: {_short(exc)}")
+        return Outcome.ok(scheme.name)
+    if key.kind != "EC":
+        return Outcome.failed(f"{scheme.name} signature but the signer has an {key.kind} key")
+    if scheme.family == "ecdsa-plain":
+        rs = split_plain_ecdsa(signature, key)
+        if rs is None:
+            return Outcome.failed("plain ECDSA signature of the wrong length")
+    else:
+        try:
+            rs = decode_dss_signature(signature)
+        except ValueError:
+            return Outcome.failed(f"{scheme.name} signature is not a DER ECDSA-Sig-Value")
+    hasher = hashes.Hash(hash_algorithm)
+    hasher.update(data)
+    if verify_ecdsa_digest(key, hasher.finalize(), *rs, hash_algorithm=hash_algorithm):
+        return Outcome.ok(scheme.name)
+    return Outcome.failed(f"{scheme.name} signature does not verify")
+
+
+def split_plain_ecdsa(signature: bytes, key: PublicKey) -> tuple[int, int] | None:
+    """(r, s) of a plain r || s signature (BSI TR-03111 §5.2.1), each as long as the group order; None
+    when the length is wrong."""
+    if key.ec_curve is None:
+        return None
+    size = key.ec_curve.order_byte_length
+    if len(signature) != 2 * size:
+        return None
+    return int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
+
+
+def verify_ecdsa_digest(
+    key: PublicKey, digest: bytes, r: int, s: int, *, hash_algorithm: hashes.HashAlgorithm
+) -> bool:
+    """ECDSA over an already computed ``digest``: ``cryptography`` when it has the curve, else our own
+    arithmetic (the two agree on every curve both have: tests/icao/test_ecdsa.py)."""
+    if isinstance(key.key, ec.EllipticCurvePublicKey):
+        try:
+            key.key.verify(encode_dss_signature(r, s), digest, ec.ECDSA(Prehashed(hash_algorithm)))
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+    if key.ec_curve is None or key.ec_point is None:
+        return False
+    return ec_arithmetic.ecdsa_verify(key.ec_curve, key.ec_point, digest, r, s)
 
 
 # --- names and certificates ----------------------------------------------------------------------
@@ -371,7 +435,7 @@ def verify_signature(key: PublicKey, scheme: SignatureScheme, signature: bytes, 
 
 @dataclasses.dataclass(frozen=True)
 class DistinguishedName:
-    """A Name for display (``text``) and for comparison (``key``, RFC 5280 §7.1 normalised)."""
+    """A Name for display (``text``) and for comparison (``key``, normalised as RFC 5280 §7.1 says)."""
 
     text: str
     key: str
@@ -381,19 +445,129 @@ class DistinguishedName:
         return self.text
 
 
-def read_name(name: x509.Name) -> DistinguishedName:
+# RFC 4518 §2.2 characters mapped to nothing (soft hyphen, joiners, variation selectors, ...).
+_MAPPED_TO_NOTHING = dict.fromkeys(
+    [0x00AD, 0x034F, 0x1806, 0x180B, 0x180C, 0x180D, 0x200B, 0x2060, 0xFEFF, *range(0xFE00, 0xFE10)]
+)
+# The string types of X.520 attribute values (X.690 universal tags) and how their octets decode.
+_STRING_CODECS = {
+    0x0C: "utf-8",  # UTF8String
+    0x13: "ascii",  # PrintableString
+    0x14: "latin-1",  # TeletexString (T.61): taken as Latin-1, as most readers do
+    0x16: "ascii",  # IA5String (emailAddress)
+    0x1A: "ascii",  # VisibleString
+    0x1C: "utf-32-be",  # UniversalString
+    0x1E: "utf-16-be",  # BMPString
+}
+TAG_SEQUENCE = 0x30
+TAG_SET = 0x31
+TAG_OID = 0x06
+TAG_BOOLEAN = 0x01
+TAG_OCTET_STRING = 0x04
+TAG_CONTEXT_0 = 0x80
+TAG_EXTENSIONS = 0xA3
+OID_SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
+OID_AUTHORITY_KEY_IDENTIFIER = "2.5.29.35"
+OID_BASIC_CONSTRAINTS = "2.5.29.19"
+
+
+def normalise_name_value(value: str) -> str:
+    """One attribute value prepared for comparison (RFC 5280 §7.1 by way of RFC 4518): characters
+    mapped to nothing removed, NFKC, case folded, and insignificant white space dropped (none at the
+    ends, one space between words). "Viet  Nam " and "VIET NAM" compare equal."""
+    text = value.translate(_MAPPED_TO_NOTHING)
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(text.split())
+
+
+def read_name(name: x509.Name, *, file: str) -> DistinguishedName:
     """Convert an asn1crypto Name; call inside :func:`asn1_guard`."""
+    return name_from_der(name.dump(), file=file)
+
+
+def name_from_der(der: bytes, *, file: str) -> DistinguishedName:
+    """A DER Name (RFC 5280 §4.1.2.4: SEQUENCE OF RelativeDistinguishedName, each a SET OF
+    AttributeTypeAndValue), read with the TLV walker (it is on the path of every certificate of a
+    master list, where asn1crypto's lazy parsing cost most of the loading time).
+
+    ``key`` compares RDN by RDN in order (RFC 5280 §7.1: two names match when they have the same
+    number of RDNs and each pair of RDNs matches); inside one RDN, a SET, the attributes are sorted; a
+    string value is normalised by :func:`normalise_name_value` whatever its string type, any other
+    value is compared by its encoding."""
     parts: list[str] = []
+    rdn_keys: list[str] = []
     country = ""
-    for rdn in name.chosen:
-        for attribute in rdn:
-            oid = attribute["type"].dotted
-            value = attribute["value"].native
-            label = _NAME_ATTRIBUTES.get(oid, oid)
-            parts.append(f"{label}={value}")
-            if oid == "2.5.4.6" and isinstance(value, str):
-                country = value.upper()
-    return DistinguishedName(", ".join(parts), name.hashable, country)
+    try:
+        outer = tlv.spans(der)
+        if len(outer) != 1 or outer[0][0] != TAG_SEQUENCE:
+            raise DocumentError("a Name is not one SEQUENCE", file=file)
+        for rdn_tag, rdn_start, rdn_end in tlv.spans(der, outer[0][1], outer[0][2]):
+            if rdn_tag != TAG_SET:
+                raise DocumentError("a Name's RDN is not a SET", file=file)
+            attribute_keys: list[str] = []
+            for attribute_tag, start, end in tlv.spans(der, rdn_start, rdn_end):
+                fields = tlv.spans(der, start, end) if attribute_tag == TAG_SEQUENCE else []
+                if len(fields) != 2 or fields[0][0] != TAG_OID:
+                    raise DocumentError("a Name attribute is not {type, value}", file=file)
+                oid = tlv.decode_oid(der[fields[0][1] : fields[0][2]])
+                value_tag, value_start, value_end = fields[1]
+                codec = _STRING_CODECS.get(value_tag)
+                if codec is not None:
+                    text = der[value_start:value_end].decode(codec, errors="replace")
+                    attribute_keys.append(f"{oid}={normalise_name_value(text)}")
+                else:
+                    text = "#" + der[start:end].hex()
+                    attribute_keys.append(f"{oid}={text}")
+                parts.append(f"{_NAME_ATTRIBUTES.get(oid, oid)}={text}")
+                if oid == "2.5.4.6" and codec is not None:
+                    country = text.strip().upper()
+            rdn_keys.append("\x1f".join(sorted(attribute_keys)))
+    except (TlvError, ValueError) as exc:
+        raise DocumentError(f"malformed Name: {_short(exc)}", file=file) from exc
+    return DistinguishedName(", ".join(parts), "\x1e".join(rdn_keys), country)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Extensions:
+    subject_key_identifier: bytes | None = None
+    authority_key_identifier: bytes | None = None
+    is_ca: bool = False
+
+
+def _read_extensions(tbs_der: bytes, file: str) -> _Extensions:
+    """The three extensions trust decisions use (RFC 5280 §4.2.1.1, §4.2.1.2, §4.2.1.9), from the
+    TBSCertificate's [3] Extensions, read with the TLV walker."""
+    ski = aki = None
+    is_ca = False
+    try:
+        outer = tlv.spans(tbs_der)
+        if len(outer) != 1:
+            raise DocumentError("the TBSCertificate is not one SEQUENCE", file=file)
+        wrapper = [span for span in tlv.spans(tbs_der, outer[0][1], outer[0][2]) if span[0] == TAG_EXTENSIONS]
+        if not wrapper:
+            return _Extensions()
+        inner = tlv.spans(tbs_der, wrapper[0][1], wrapper[0][2])
+        if len(inner) != 1 or inner[0][0] != TAG_SEQUENCE:
+            raise DocumentError("extensions are not one SEQUENCE", file=file)
+        for _tag, start, end in tlv.spans(tbs_der, inner[0][1], inner[0][2]):
+            fields = tlv.spans(tbs_der, start, end)
+            if not fields or fields[0][0] != TAG_OID or fields[-1][0] != TAG_OCTET_STRING:
+                raise DocumentError("an extension is not {OID, [critical], OCTET STRING}", file=file)
+            oid = tlv.decode_oid(tbs_der[fields[0][1] : fields[0][2]])
+            if oid not in (OID_SUBJECT_KEY_IDENTIFIER, OID_AUTHORITY_KEY_IDENTIFIER, OID_BASIC_CONSTRAINTS):
+                continue
+            body = tbs_der[fields[-1][1] : fields[-1][2]]
+            if oid == OID_SUBJECT_KEY_IDENTIFIER:
+                ski = tlv.decode_single(body, TAG_OCTET_STRING).value
+            elif oid == OID_AUTHORITY_KEY_IDENTIFIER:
+                key_id = tlv.decode_single(body, TAG_SEQUENCE).find(TAG_CONTEXT_0)
+                aki = key_id.value if key_id is not None else None
+            else:
+                constraints = tlv.decode_single(body, TAG_SEQUENCE).children()
+                is_ca = bool(constraints) and constraints[0].tag == TAG_BOOLEAN and constraints[0].value != b"\x00"
+    except (TlvError, ValueError) as exc:
+        raise DocumentError(f"malformed extensions: {_short(exc)}", file=file) from exc
+    return _Extensions(ski, aki, is_ca)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -418,7 +592,7 @@ class Certificate:
     authority_key_identifier: bytes | None = dataclasses.field(default=None, repr=False)
     is_ca: bool = False
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
         """SHA-256 of the DER encoding, hex: the identity used to de-duplicate certificates."""
         return hashlib.sha256(self.der).hexdigest()
@@ -449,16 +623,16 @@ def parse_certificate(der: bytes, *, file: str) -> Certificate:
         parameters_der = parameters.dump() if parameters.native is not None else None
         scheme = signature_scheme(signature_algorithm["algorithm"].dotted, parameters_der, digest_oid=None, file=file)
         spki_der = tbs["subject_public_key_info"].dump()
-        subject = read_name(tbs["subject"])
-        issuer = read_name(tbs["issuer"])
+        subject_der = tbs["subject"].dump()
+        issuer_der = tbs["issuer"].dump()
         not_before = _aware(validity["not_before"].native)
         not_after = _aware(validity["not_after"].native)
         signature = bytes(cert["signature_value"].native)
         serial = int(tbs["serial_number"].native)
-        ski = cert.key_identifier
-        aki = cert.authority_key_identifier
-        is_ca = bool(cert.ca)
         tbs_der = tbs.dump()
+    subject = name_from_der(subject_der, file=file)
+    issuer = subject if issuer_der == subject_der else name_from_der(issuer_der, file=file)
+    extensions = _read_extensions(tbs_der, file)
     public_key = load_public_key(spki_der, file=file)
     return Certificate(
         der=bytes(der),
@@ -471,7 +645,7 @@ def parse_certificate(der: bytes, *, file: str) -> Certificate:
         signature_scheme=scheme,
         signature=signature,
         tbs=tbs_der,
-        subject_key_identifier=bytes(ski) if ski is not None else None,
-        authority_key_identifier=bytes(aki) if aki is not None else None,
-        is_ca=is_ca,
+        subject_key_identifier=extensions.subject_key_identifier,
+        authority_key_identifier=extensions.authority_key_identifier,
+        is_ca=extensions.is_ca,
     )

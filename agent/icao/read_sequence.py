@@ -4,6 +4,23 @@ channel, read EF.COM and EF.SOD, then every data group the SOD lists that may be
 DG4, which need Extended Access Control), run Chip Authentication with the DG14 key, Active
 Authentication with the DG15 key, and passive authentication against the trust store.
 
+The identity groups (DG1, DG13) are read before the face (DG2, the bulk of a read), and ``on_file`` is
+told of each file as soon as it is in, so that a desk can start the entitlement lookup and show who it
+is while the face and the checks are still to come (nothing read is trusted before passive
+authentication: the verdict still waits for it).
+
+Before access control the card's EF.ATR/INFO is read (ISO/IEC 7816-4 §12.7.1: how large a command and
+a response may be, whether it takes short EF identifiers), and every file is then read in chunks of that
+size, by its short EF identifier where card and reader take it (agent.icao.files).
+
+A transfer that the reader or the PC/SC stack fails under secure messaging
+(:class:`agent.errors.TransferError`: a receive buffer too small, a reader error mid-response) leaves
+nobody knowing whether the chip counted the command, so the send sequence counter is no longer trusted:
+the session is opened again with the access method that worked (and Chip Authentication run again when
+its keys were in use), and the file is read on from where it stopped, in the smaller chunks the reader's
+:class:`~agent.icao.files.ReadLimits` now allows. A command is never repeated under a guessed counter;
+at most :data:`MAX_TRANSFER_RECOVERIES` sessions are opened again per read.
+
 Pure: randomness (``rng``), the monotonic clock (``clock``) and the reading time (``at``) are
 parameters. Card refusals of single files are recorded and the read goes on; a card removed or a
 broken secure channel ends the read with its typed error, so that no partial result can ever look
@@ -19,12 +36,20 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from agent.errors import ApduError, AuthenticationFailedError, SecureMessagingError
+from agent.errors import ApduError, AuthenticationFailedError, DocumentError, SecureMessagingError, TransferError
 from agent.icao import access
 from agent.icao.active_auth import ActiveAuthResult, perform_active_authentication
 from agent.icao.chip_auth import perform_chip_authentication
 from agent.icao.crypto import CipherSuite
-from agent.icao.files import CancelCheck, ReadLimits, read_ef
+from agent.icao.files import (
+    FILE_EF_ATR_INFO,
+    UNKNOWN_CARD,
+    CancelCheck,
+    CardInfo,
+    ReadLimits,
+    read_card_info,
+    read_ef,
+)
 from agent.icao.keys import CanKey, MrzKey
 from agent.icao.lds.document import ChipDocument, ReadStep
 from agent.icao.lds_registry import (
@@ -55,7 +80,16 @@ CCCD_DATA_GROUPS = (DG1, DG2, DG13, DG14, DG15)
 # A card that cannot check a command's MAC answers these in plain (Doc 9303-11 §9.8.6.2).
 SM_FAILURE_SWS = frozenset({0x6987, 0x6988})
 
+# Sessions opened again after failed transfers, per read: enough to step a reader's limit down from 2 KB
+# responses to short ones; a link that keeps failing after that is not a question of sizes.
+MAX_TRANSFER_RECOVERIES = 3
+
+# Read first: who the holder is, so that the desk's lookup can start while the face is still coming.
+IDENTITY_GROUPS = (DG1, DG13)
+
 FileProgress = Callable[[str, int, int], None]
+FileRead = Callable[[str, ChipDocument], None]
+"""``on_file(name, document)``: the file ``name`` is in ``document`` (read and parsed, not yet checked)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,30 +170,51 @@ def read_document(
     clock: Callable[[], float] = time.perf_counter,
     progress: FileProgress | None = None,
     cancel: CancelCheck | None = None,
+    on_file: FileRead | None = None,
     chip_authentication: bool = True,
     active_authentication: bool = True,
 ) -> ChipReading:
     """Read and check a CCCD over ``send`` (the plain processor chain of a freshly reset card).
 
     Order: access control, EF.COM, EF.SOD, DG14, Chip Authentication (the next file read through the
-    new keys proves them), the other data groups, Active Authentication, passive authentication.
+    new keys proves them), the other data groups (DG1 and DG13 first), Active Authentication, passive
+    authentication.
     """
     limits = limits if limits is not None else ReadLimits()
+    began = clock()
+    # Without any key nothing is sent: access control says so before a single APDU.
+    card, card_note = _card_info(send, limits) if (can is not None or mrz is not None) else (UNKNOWN_CARD, "")
+    card_step = ReadStep(f"read {FILE_EF_ATR_INFO}", None, 0, (clock() - began) * 1000.0, card_note)
     started = clock()
-    opened = access.open_secure_channel(send, can=can, mrz=mrz, order=order, rng=rng, clock=clock, limits=limits)
-    session = _Session(send, opened.send, opened.channel.suite, limits, clock, progress, cancel)
+    opened = access.open_secure_channel(send, can=can, mrz=mrz, order=order, rng=rng, clock=clock, limits=limits,
+                                        card=card)  # fmt: skip
+    session = _Session(send, opened.send, opened.channel.suite, limits, clock, progress, cancel, on_file, card=card)
+    session.document.log(card_step)
     session.step(f"access control ({opened.method})", started, note="; ".join(str(a) for a in opened.attempts))
     document = session.document
     if opened.card_access is not None:
         document.add_file(EF_CARD_ACCESS.name, opened.card_access)
 
-    def reopen() -> None:
-        """A failed key switch broke the channel: open it again with the method that worked."""
+    def reopen(reason: str = "") -> None:
+        """Open the channel again with the method that worked: after a failed key switch broke it, or a
+        failed transfer left its counter unknown (then Chip Authentication runs again if its keys were
+        in use, so that the rest of the read stays under them)."""
         began = clock()
         again = access.open_secure_channel(send, can=can, mrz=mrz, order=(opened.method,), rng=rng, clock=clock,
-                                           limits=limits)  # fmt: skip
+                                           limits=limits, card=card)  # fmt: skip
         session.use(again.send, again.channel.suite)
-        session.step(f"access control again ({again.method})", began)
+        session.step(f"access control again ({again.method})", began, note=reason)
+        if session.chip_auth_keys and document.dg14 is not None:
+            began = clock()
+            outcome, channel = _chip_authentication(session.secure, document.dg14, rng)
+            if channel is None:
+                session.chip_auth_keys = False
+                session.chip_auth_again = outcome.outcome
+            else:
+                session.use(SecureChannel(send, channel), channel.suite)
+            session.step("chip authentication again", began, note=str(outcome.outcome.status))
+
+    session.reopen = reopen
 
     session.read_file(EF_COM)
     session.read_file(EF_SOD)
@@ -176,7 +231,8 @@ def read_document(
             chip_auth = _prove_new_keys(session, new_channel, groups, chip_auth)
         session.step("chip authentication", began, note=str(chip_auth.outcome.status))
         if chip_auth.outcome.status is Status.FAILED:
-            reopen()
+            session.chip_auth_keys = False
+            reopen("the Chip Authentication keys broke the channel")
     elif DG14.name in document.problems:
         chip_auth = ChipAuthOutcome(Outcome.failed(f"DG14 is malformed: {document.problems[DG14.name].message}"))
 
@@ -197,6 +253,12 @@ def read_document(
     elif active_authentication and DG15.name in document.problems:
         active = ActiveAuthResult(Outcome.failed("DG15 is malformed"), aa_challenge, b"")
 
+    if session.chip_auth_again is not None and not session.chip_auth_again.is_ok:
+        # Chip Authentication proved once, then refused when the session had to be opened again
+        chip_auth = ChipAuthOutcome(
+            Outcome.failed(f"Chip Authentication failed when run again: {session.chip_auth_again.reason}"),
+            chip_auth.protocol_oid,
+        )
     began = clock()
     passive, passive_outcome = _passive(document, trust, at)
     session.step("passive authentication", began, note=str(passive_outcome.status))
@@ -228,6 +290,9 @@ class _Session:
         clock: Callable[[], float],
         progress: FileProgress | None,
         cancel: CancelCheck | None,
+        on_file: FileRead | None = None,
+        *,
+        card: CardInfo = UNKNOWN_CARD,
     ) -> None:
         self.plain = plain
         self.secure = secure
@@ -236,8 +301,14 @@ class _Session:
         self.clock = clock
         self.progress = progress
         self.cancel = cancel
+        self.on_file = on_file
+        self.card = card
         self.document = ChipDocument()
         self.skipped: dict[str, str] = {}
+        self.reopen: Callable[[str], None] | None = None
+        self.recoveries = 0
+        self.chip_auth_keys = False  # whether the channel runs under Chip Authentication keys
+        self.chip_auth_again: Outcome | None = None  # Chip Authentication refused when run again
 
     def use(self, secure: Send, suite: CipherSuite) -> None:
         self.secure, self.suite = secure, suite
@@ -251,16 +322,8 @@ class _Session:
         raises _ProofFailedError instead."""
         began = self.clock()
         name = file.name
-        progress = self.progress
         try:
-            data = read_ef(
-                self.secure,
-                file.fid,
-                limits=self.limits,
-                suite=self.suite,
-                cancel=self.cancel,
-                progress=(lambda done, total: progress(name, done, total)) if progress else None,
-            )
+            data = self._read_recovering(file)
         except SecureMessagingError:
             if proof:
                 raise _ProofFailedError from None
@@ -275,18 +338,64 @@ class _Session:
         problem = self.document.add_file(name, data)
         if problem is not None:
             self.document.steps[-1] = dataclasses.replace(self.document.steps[-1], note=f"malformed: {problem.message}")
+        elif self.on_file is not None:
+            self.on_file(name, self.document)
         return data
 
 
+    def _read_recovering(self, file: LdsFile) -> bytes:
+        """Read ``file``; after a failed transfer, open the session again and read on from where the
+        file stopped (agent.icao.files lowered the reader's limit), at most MAX_TRANSFER_RECOVERIES
+        times per read."""
+        name = file.name
+        progress = self.progress
+        sink = bytearray()
+        while True:
+            done = bytes(sink)
+            try:
+                return read_ef(
+                    self.secure,
+                    file.fid,
+                    limits=self.limits,
+                    suite=self.suite,
+                    cancel=self.cancel,
+                    progress=(lambda got, total: progress(name, got, total)) if progress else None,
+                    sfi=file.sfi,
+                    card=self.card,
+                    resume=done,
+                    sink=sink,
+                )
+            except TransferError as exc:
+                if self.reopen is None or self.recoveries >= MAX_TRANSFER_RECOVERIES:
+                    raise
+                self.recoveries += 1
+                limit = self.limits.max_response
+                self.reopen(f"a transfer failed while reading {name} at byte {len(sink)} ({exc.message}); "
+                            f"responses now at most {limit} bytes")  # fmt: skip
+
+
+def _card_info(send: Send, limits: ReadLimits) -> tuple[CardInfo, str]:
+    """EF.ATR/INFO and a note for the step log; a malformed file is noted and the read goes on with
+    what the card did not say (the limits are then found by stepping down, as on a card without it)."""
+    try:
+        card, raw = read_card_info(send, limits=limits)
+    except DocumentError as exc:
+        return UNKNOWN_CARD, f"malformed: {exc.message}"
+    if raw is None:
+        return card, "absent"
+    return card, card.describe()
+
+
 def _groups_to_read(document: ChipDocument) -> list[LdsFile]:
-    """The data groups to read, in number order: those EF.SOD lists, else those EF.COM lists."""
+    """The data groups to read, the identity groups first, then in number order: those EF.SOD lists,
+    else those EF.COM lists."""
     if document.sod is not None:
         listed = {data_group(number) for number in document.sod.data_groups}
     elif document.com is not None:
         listed = {data_group(number) for number in document.com.data_groups}
     else:
         listed = set(CCCD_DATA_GROUPS)
-    return sorted(listed - EAC_PROTECTED_GROUPS, key=lambda group: group.fid)
+    return sorted(listed - EAC_PROTECTED_GROUPS, key=lambda group: (group not in IDENTITY_GROUPS, group.fid))
 
 
 def _chip_authentication(
@@ -316,11 +425,13 @@ def _prove_new_keys(
     due, else EF.COM again) is answered under those keys only by a chip that holds the DG14 key."""
     previous = (session.secure, session.suite)
     session.use(SecureChannel(session.plain, channel), channel.suite)
+    session.chip_auth_keys = True
     for file in [*groups, EF_COM]:
         expected = session.document.files.get(file.name) if file is EF_COM else None
         try:
             data = session.read_file(file, proof=True)
         except _ProofFailedError:
+            session.chip_auth_keys = False
             session.use(*previous)
             reason = "the chip could not continue with the Chip Authentication keys: it does not hold the DG14 key"
             return ChipAuthOutcome(Outcome.failed(reason), started.protocol_oid)

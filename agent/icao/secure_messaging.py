@@ -200,23 +200,28 @@ def _split_objects(data: bytes) -> list[tuple[int, int, int, int]]:
     return objects
 
 
-def _wrapped_response_length(plain_length: int, block_size: int, *, odd_ins: bool) -> int:
+def wrapped_response_length(plain_length: int, block_size: int, *, odd_ins: bool) -> int:
+    """The data field of the protected answer to a READ BINARY of ``plain_length`` bytes: DO'87' (or
+    DO'85' for odd INS) with the padded cryptogram, DO'99' and DO'8E'."""
     padded = (plain_length // block_size + 1) * block_size
     value = padded if odd_ins else padded + 1
     return 1 + len(tlv.encode_length(value)) + value + _STATUS_DO_LENGTH + _MAC_DO_LENGTH
 
 
-def max_plain_read(suite: CipherSuite | None, *, extended: bool = False, odd_ins: bool = False) -> int:
-    """The largest Le of a plain READ BINARY whose answer still fits one response (256 bytes, or
-    65536 with extended length) once protected: 223 with AES, 231 with 3DES, 256 without secure
-    messaging (ICAO-VECTORS "Constants")."""
-    limit = EXTENDED_MAX if extended else SHORT_MAX_LE
+def max_plain_read(
+    suite: CipherSuite | None, *, extended: bool = False, odd_ins: bool = False, limit: int | None = None
+) -> int:
+    """The largest Le of a plain READ BINARY whose answer still fits one response data field (256
+    bytes, or 65536 with extended length, or ``limit`` when the card or the reader takes less) once
+    protected: 223 with AES, 231 with 3DES, 256 without secure messaging (ICAO-VECTORS "Constants")."""
+    ceiling = EXTENDED_MAX if extended else SHORT_MAX_LE
+    limit = ceiling if limit is None else min(limit, ceiling)
     if suite is None:
         return limit
     # Every extra plain byte costs at least one protected byte, so start from the limit and walk down
     # whole cipher blocks until the protected answer fits.
     length = limit - (limit % suite.block_size) - 1
-    while length > 0 and _wrapped_response_length(length, suite.block_size, odd_ins=odd_ins) > limit:
+    while length > 0 and wrapped_response_length(length, suite.block_size, odd_ins=odd_ins) > limit:
         length -= suite.block_size
     return max(length, 0)
 

@@ -1,7 +1,15 @@
 """CMS SignedData (RFC 5652 §5) as used by the eMRTD PKI: EF.SOD (Doc 9303-10 §4.6.2) and the CSCA
 master list (Doc 9303-12 §8). Reads the encapsulated content, the single SignerInfo and the
-embedded certificates, and verifies a SignerInfo against a certificate: the signature over the
-DER signed attributes and the message-digest attribute against the hash of the content.
+embedded certificates, finds the signer's certificate, and verifies a SignerInfo against a
+certificate: the signature over the DER signed attributes and the message-digest attribute against
+the hash of the content.
+
+Finding the signer (RFC 5652 §5.3, §10.2.4): the SignerIdentifier names a certificate by issuer and
+serial number (names compared as RFC 5280 §7.1 says, :class:`agent.icao.pki.DistinguishedName`) or by
+subject key identifier. Real documents name their signer in ways that match no embedded certificate
+(an issuer written with its attributes in another order); when nothing matches and exactly one embedded
+certificate verifies the signature, that one is the signer, as the reference readers take it, and the
+result says so (:class:`SignerMatch`).
 
 Parsing raises :class:`agent.errors.DocumentError` naming the file; verification never raises and
 answers with :class:`agent.models.Outcome` values.
@@ -11,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
+from collections.abc import Mapping
 from datetime import datetime
 
 from asn1crypto import cms
@@ -60,24 +69,62 @@ class SignerInfo:
 
 
 @dataclasses.dataclass(frozen=True)
+class SignerMatch:
+    """The certificate that signed a SignedData and how it was found. ``note`` is empty when the
+    SignerIdentifier named it; otherwise it says why the certificate was taken anyway."""
+
+    certificate: pki.Certificate | None
+    note: str = ""
+
+    @property
+    def by_identifier(self) -> bool:
+        return self.certificate is not None and not self.note
+
+
+@dataclasses.dataclass(frozen=True)
 class SignedContent:
-    """A parsed SignedData with its content included (not detached)."""
+    """A parsed SignedData with its content included (not detached). ``content_type_note`` is set when
+    the eContentType is one of the legacy types accepted in place of the expected one."""
 
     content_type: str
     content: bytes = dataclasses.field(repr=False)
     signer: SignerInfo
     certificates: tuple[pki.Certificate, ...] = dataclasses.field(repr=False)
+    content_type_note: str = ""
 
     def signer_certificate(self) -> pki.Certificate | None:
-        """The embedded certificate the SignerInfo names, if any."""
+        """The embedded certificate the SignerInfo names, if any (see :meth:`find_signer`)."""
         for certificate in self.certificates:
             if self.signer.identifier.matches(certificate):
                 return certificate
         return None
 
+    def find_signer(self) -> SignerMatch:
+        """The signer's certificate: the one the SignerIdentifier names, else the only embedded
+        certificate whose key verifies the signature (a genuine document whose identifier is written
+        differently is then not reported as forged), else none."""
+        named = self.signer_certificate()
+        if named is not None:
+            return SignerMatch(named)
+        verifying = [certificate for certificate in self.certificates if check_signature(self, certificate).is_ok]
+        if not verifying:
+            return SignerMatch(None)
+        identifier = self.signer.identifier
+        how = "subject key identifier" if identifier.subject_key_identifier is not None else "issuer and serial number"
+        which = "the one embedded certificate" if len(self.certificates) == 1 else "the embedded certificate"
+        return SignerMatch(
+            verifying[0],
+            f"the signer identifier ({how}) names no embedded certificate; {which} whose key verifies "
+            f"the signature ({verifying[0].subject.text}) was taken as the signer",
+        )
 
-def read_signed_data(content_info_der: bytes, *, file: str, content_type: str) -> SignedContent:
-    """Parse a ContentInfo holding SignedData whose eContentType must be ``content_type``."""
+
+def read_signed_data(
+    content_info_der: bytes, *, file: str, content_type: str, legacy_content_types: Mapping[str, str] | None = None
+) -> SignedContent:
+    """Parse a ContentInfo holding SignedData whose eContentType must be ``content_type``, or one of
+    ``legacy_content_types`` (OID -> what it is), which is accepted with a note."""
+    legacy = legacy_content_types or {}
     with pki.asn1_guard(file, "CMS SignedData"):
         content_info = cms.ContentInfo.load(content_info_der, strict=True)
         if content_info["content_type"].dotted != OID_SIGNED_DATA:
@@ -85,8 +132,12 @@ def read_signed_data(content_info_der: bytes, *, file: str, content_type: str) -
         signed_data = content_info["content"]
         encapsulated = signed_data["encap_content_info"]
         found_type = encapsulated["content_type"].dotted
+        note = ""
         if found_type != content_type:
-            raise DocumentError(f"eContentType is {found_type}, expected {content_type}", file=file)
+            if found_type not in legacy:
+                raise DocumentError(f"eContentType is {found_type}, expected {content_type}", file=file)
+            note = (f"eContentType is {legacy[found_type]} ({found_type}) instead of {content_type}: "
+                    "accepted, as the reference readers do")  # fmt: skip
         native = encapsulated["content"].native
         if native is None:
             raise DocumentError("the signed content is not included (detached signature)", file=file)
@@ -104,14 +155,14 @@ def read_signed_data(content_info_der: bytes, *, file: str, content_type: str) -
                 if choice.name == "certificate":
                     certificate_ders.append(choice.chosen.dump())
     parsed = tuple(pki.parse_certificate(der, file=file) for der in certificate_ders)
-    return SignedContent(found_type, content, signer, parsed)
+    return SignedContent(found_type, content, signer, parsed, note)
 
 
 def _read_signer_info(info: cms.SignerInfo, file: str) -> SignerInfo:
     sid = info["sid"]
     if sid.name == "issuer_and_serial_number":
         identifier = SignerIdentifier(
-            issuer=pki.read_name(sid.chosen["issuer"]), serial_number=int(sid.chosen["serial_number"].native)
+            issuer=pki.read_name(sid.chosen["issuer"], file=file), serial_number=int(sid.chosen["serial_number"].native)
         )
     else:
         identifier = SignerIdentifier(subject_key_identifier=bytes(sid.chosen.native))

@@ -124,6 +124,23 @@ def decode_one(data: bytes, offset: int = 0) -> tuple[Tlv, int]:
     return Tlv(tag, bytes(data[offset:end])), end
 
 
+def spans(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[int, int, int]]:
+    """(tag, value start, value end) of each TLV object laid end to end in ``data[start:end]``: offsets
+    only, nothing copied, for walkers over large structures (the certificates of a master list)."""
+    stop = len(data) if end is None else end
+    found: list[tuple[int, int, int]] = []
+    offset = start
+    while offset < stop:
+        tag, offset = read_tag(data, offset)
+        length, offset = read_length(data, offset)
+        value_end = offset + length
+        if value_end > stop:
+            raise TlvError(f"tag {tag:X} declares {length} bytes but only {stop - offset} remain")
+        found.append((tag, offset, value_end))
+        offset = value_end
+    return found
+
+
 def iter_tlv(data: bytes) -> Iterator[Tlv]:
     offset = 0
     while offset < len(data):

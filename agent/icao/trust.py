@@ -71,7 +71,7 @@ def parse_crl(der: bytes, *, file: str = FILE_CRL) -> RevocationList:
         parameters = algorithm["parameters"]
         parameters_der = parameters.dump() if parameters.native is not None else None
         scheme = pki.signature_scheme(algorithm["algorithm"].dotted, parameters_der, digest_oid=None, file=file)
-        issuer = pki.read_name(tbs["issuer"])
+        issuer = pki.read_name(tbs["issuer"], file=file)
         this_update = tbs["this_update"].native
         next_value = tbs["next_update"]
         next_update = next_value.native if next_value.native is not None else None
@@ -112,11 +112,29 @@ class RejectedCertificate:
 
 
 @dataclasses.dataclass(frozen=True)
+class MasterListFile:
+    """A master list read and its own signature checked, its certificates not yet judged: the first of
+    the two steps of :func:`parse_master_list`, so that a trust directory's lists can resolve each
+    other's issuers (:func:`check_master_list`) before any is trusted."""
+
+    raw: bytes = dataclasses.field(repr=False)
+    version: int
+    signer: pki.Certificate | None
+    signature: Outcome
+    certificates: tuple[tuple[int, pki.Certificate], ...] = dataclasses.field(repr=False)
+    unreadable: tuple[RejectedCertificate, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class MasterList:
     """A CSCA master list: whether its signature holds, what it vouches for and what failed.
 
     ``certificates`` are the ones accepted; they are trusted only if ``usable`` (the CMS signature and
     the message digest verify, and the signer's certificate does not fail against its issuer).
+    ``signer_chain`` is the signer's certificate checked against the trust directory's roots
+    (certificates loaded from files of their own), never against the list's own content: a list
+    cannot vouch for its own signer.
     """
 
     raw: bytes = dataclasses.field(repr=False)
@@ -133,49 +151,124 @@ class MasterList:
         return self.signature.is_ok and self.signer_chain.status is not Status.FAILED
 
 
-def parse_master_list(data: bytes, *, anchors: Iterable[pki.Certificate] = ()) -> MasterList:
-    """Parse and check an ICAO CscaMasterList (Doc 9303-12 §8) given as DER ContentInfo.
+class CertificateIndex:
+    """Certificates by subject (RFC 5280 name key) and by subject key identifier, so that the issuers
+    of a certificate are found without scanning every certificate loaded."""
 
-    ``anchors`` are CSCAs already trusted, used (with the list's own CSCAs) to check the certificate
-    of the master-list signer and link certificates.
-    """
+    def __init__(self, certificates: Iterable[pki.Certificate] = ()) -> None:
+        self._by_subject: dict[str, list[pki.Certificate]] = {}
+        self._seen: set[str] = set()
+        for certificate in certificates:
+            self.add(certificate)
+
+    def add(self, certificate: pki.Certificate) -> None:
+        if certificate.fingerprint in self._seen:
+            return
+        self._seen.add(certificate.fingerprint)
+        self._by_subject.setdefault(certificate.subject.key, []).append(certificate)
+
+    def issuers_of(self, certificate: pki.Certificate) -> list[pki.Certificate]:
+        """Certificates whose subject is ``certificate``'s issuer and whose key identifier agrees with
+        its authority key identifier (the certificate itself included when it is self-signed)."""
+        return [c for c in self._by_subject.get(certificate.issuer.key, []) if _key_ids_agree(certificate, c)]
+
+    def has_subject(self, name: pki.DistinguishedName) -> bool:
+        return name.key in self._by_subject
+
+
+def read_master_list(data: bytes) -> MasterListFile:
+    """Parse an ICAO CscaMasterList (Doc 9303-12 §8) given as DER ContentInfo and check its CMS
+    signature and message digest; the certificates are parsed, not yet judged."""
     signed = signed_data.read_signed_data(bytes(data), file=FILE_MASTER_LIST, content_type=OID_CSCA_MASTER_LIST)
     version, certificate_ders = _read_csca_master_list(signed.content)
     parsed: list[tuple[int, pki.Certificate]] = []
-    rejected: list[RejectedCertificate] = []
+    unreadable: list[RejectedCertificate] = []
     for index, der in enumerate(certificate_ders):
         try:
             parsed.append((index, pki.parse_certificate(der, file=FILE_MASTER_LIST)))
         except DocumentError as exc:
-            rejected.append(RejectedCertificate(index, "?", exc.message))
-    known = [certificate for _, certificate in parsed] + list(anchors)
+            unreadable.append(RejectedCertificate(index, "?", exc.message))
+    match = signed.find_signer()
+    signer = match.certificate
+    if signer is None:
+        signature = Outcome.unknown("the master list signer's certificate is not included")
+    else:
+        signature = _combine(signed_data.check_signature(signed, signer), signed_data.check_message_digest(signed))
+    notes = tuple(note for note in (match.note,) if note)
+    return MasterListFile(bytes(data), version, signer, signature, tuple(parsed), tuple(unreadable), notes)
+
+
+def check_master_list(
+    read: MasterListFile, *, roots: Iterable[pki.Certificate] = (), pool: Iterable[pki.Certificate] = ()
+) -> MasterList:
+    """Judge each certificate of a master list and its signer.
+
+    ``roots`` are the certificates the operator trusts directly (the trust directory's own files): the
+    signer's chain is checked against them only. ``pool`` is every other certificate available (those of
+    the other master lists loaded): with the list's own certificates and the roots, it is where the
+    issuer of each listed certificate (a link certificate's older key, say) is looked for.
+
+    One rule for every listed certificate: it is rejected when it is not a CA, when its key cannot be
+    used, or when its issuer is found and does not verify its signature; when its issuer is nowhere to be
+    found it is accepted on the list signer's word, with a note.
+    """
+    root_list = list(roots)
+    index = CertificateIndex([certificate for _, certificate in read.certificates])
+    for certificate in [*root_list, *pool]:
+        index.add(certificate)
     accepted: list[pki.Certificate] = []
-    notes: list[str] = []
-    for index, certificate in parsed:
-        reason, note = _check_listed_certificate(certificate, known)
+    rejected: list[RejectedCertificate] = list(read.unreadable)
+    notes: list[str] = list(read.notes)
+    for position, certificate in read.certificates:
+        reason, note = _check_listed_certificate(certificate, index)
         if reason:
-            rejected.append(RejectedCertificate(index, certificate.subject.text, reason))
+            rejected.append(RejectedCertificate(position, certificate.subject.text, reason))
         else:
             accepted.append(certificate)
             if note:
-                notes.append(f"certificate {index} ({certificate.subject.text}): {note}")
-    signer = signed.signer_certificate()
-    if signer is None:
-        signature = Outcome.unknown("the master list signer's certificate is not included")
+                notes.append(f"certificate {position} ({certificate.subject.text}): {note}")
+    if read.signer is None:
         chain = Outcome.unknown("no signer certificate")
     else:
-        signature = _combine(signed_data.check_signature(signed, signer), signed_data.check_message_digest(signed))
-        chain = _check_against_issuers(signer, accepted + list(anchors))
+        chain = _check_signer_chain(read.signer, CertificateIndex(root_list), index)
     return MasterList(
-        raw=bytes(data),
-        version=version,
-        signer=signer,
-        signature=signature,
+        raw=read.raw,
+        version=read.version,
+        signer=read.signer,
+        signature=read.signature,
         signer_chain=chain,
         certificates=tuple(accepted),
         rejected=tuple(sorted(rejected, key=lambda item: item.index)),
         notes=tuple(notes),
     )
+
+
+def parse_master_list(
+    data: bytes, *, anchors: Iterable[pki.Certificate] = (), pool: Iterable[pki.Certificate] = ()
+) -> MasterList:
+    """Read and judge one master list (:func:`read_master_list` then :func:`check_master_list` with
+    ``anchors`` as the roots)."""
+    return check_master_list(read_master_list(data), roots=anchors, pool=pool)
+
+
+def _check_signer_chain(signer: pki.Certificate, roots: CertificateIndex, everything: CertificateIndex) -> Outcome:
+    issuers = roots.issuers_of(signer)
+    if issuers:
+        outcome = _verified_by(signer, issuers)
+        if outcome.is_ok:
+            return Outcome.ok(f"issued by the root {issuers[0].subject.text} ({outcome.reason})")
+        return outcome
+    held = everything.issuers_of(signer)
+    if held:
+        outcome = _verified_by(signer, held)
+        if outcome.status is Status.FAILED:
+            return Outcome.failed(f"the signer's certificate does not verify against its CSCA: {outcome.reason}")
+        # Verified by a certificate the list itself vouches for: proves nothing about the list.
+        return Outcome.unknown(
+            f"the signer's CSCA {signer.issuer.text} is held only by the master lists, not among the trust "
+            "directory's roots: import that root to verify the list's signer"
+        )
+    return Outcome.unknown(f"issuer {signer.issuer.text} not available")
 
 
 def _combine(first: Outcome, second: Outcome) -> Outcome:
@@ -203,41 +296,71 @@ def _read_csca_master_list(content: bytes) -> tuple[int, list[bytes]]:
         raise DocumentError(f"CscaMasterList: {exc.message}", file=FILE_MASTER_LIST) from exc
 
 
-def _check_listed_certificate(certificate: pki.Certificate, known: list[pki.Certificate]) -> tuple[str, str]:
+def _check_listed_certificate(certificate: pki.Certificate, index: CertificateIndex) -> tuple[str, str]:
     """(reason to reject or "", note) for one certificate of a master list."""
     if not certificate.is_ca:
         return "not a CA certificate", ""
-    if certificate.public_key.key is None:
-        return f"unusable public key ({certificate.public_key.unsupported or certificate.public_key.invalid})", ""
-    if certificate.self_issued:
-        outcome = certificate.verify_issued_by(certificate.public_key)
-        if outcome.is_ok:
-            return "", ""
-        # A self-issued link certificate (same name, new key) is signed by an older key of the CSCA.
-        linked = _check_against_issuers(certificate, [c for c in known if c.fingerprint != certificate.fingerprint])
-        if linked.is_ok:
-            return "", ""
-        return f"self-signature: {outcome.reason}", ""
-    linked = _check_against_issuers(certificate, known)
-    if linked.status is Status.FAILED:
-        return f"signature by its issuer: {linked.reason}", ""
-    if not linked.is_ok:
-        return "", f"issuer signature not checked ({linked.reason})"
-    return "", ""
-
-
-def _check_against_issuers(certificate: pki.Certificate, candidates: Iterable[pki.Certificate]) -> Outcome:
-    issuers = [c for c in candidates if c.subject.key == certificate.issuer.key and _key_ids_agree(certificate, c)]
+    if not certificate.public_key.usable:
+        return f"unusable public key ({certificate.public_key.problem})", ""
+    issuers = index.issuers_of(certificate)
     if not issuers:
-        return Outcome.unknown(f"issuer {certificate.issuer.text} not available")
-    outcomes = [certificate.verify_issued_by(issuer.public_key) for issuer in issuers]
-    for outcome in outcomes:
+        return "", f"issuer {certificate.issuer.text} not loaded: its signature was not checked"
+    outcome = _verified_by(certificate, issuers)
+    if outcome.is_ok:
+        return "", ""
+    if outcome.status is Status.FAILED:
+        # Only an issuer the certificate names by key identifier (or itself, when self-signed) can
+        # prove it forged; a same-named certificate of another key is not its issuer.
+        named = [issuer for issuer in issuers if _named_issuer(certificate, issuer)]
+        if named:
+            itself = any(issuer.fingerprint == certificate.fingerprint for issuer in named)
+            what = "self-signature" if itself else "signature by its issuer"
+            return f"{what}: {outcome.reason}", ""
+        return "", f"issuer {certificate.issuer.text} of this key not loaded: its signature was not checked"
+    return "", f"issuer signature not checked ({outcome.reason})"
+
+
+def _named_issuer(certificate: pki.Certificate, issuer: pki.Certificate) -> bool:
+    if certificate.authority_key_identifier is not None and issuer.subject_key_identifier is not None:
+        return certificate.authority_key_identifier == issuer.subject_key_identifier
+    return issuer.fingerprint == certificate.fingerprint  # no key identifiers: only itself is certain
+
+
+def _verified_by(certificate: pki.Certificate, issuers: Iterable[pki.Certificate]) -> Outcome:
+    """The first issuer that verifies ``certificate`` wins; else the first failure; else the first
+    undecided outcome. Issuers named by key identifier are tried first, and no signature is checked
+    twice (:func:`_verify_cached`): a master list holds many certificates of one name."""
+    ordered = sorted(issuers, key=lambda issuer: not _named_issuer(certificate, issuer))
+    outcomes: list[Outcome] = []
+    for issuer in ordered:
+        outcome = _verify_cached(certificate, issuer)
         if outcome.is_ok:
             return outcome
+        outcomes.append(outcome)
+    if not outcomes:
+        return Outcome.unknown(f"issuer {certificate.issuer.text} not available")
     for outcome in outcomes:
         if outcome.status is Status.FAILED:
             return outcome
     return outcomes[0]
+
+
+# (certificate, issuer) fingerprints -> outcome. Certificates are immutable and the outcome depends on
+# nothing else, so a result stays true for the life of the process; bounded to what loading a few
+# master lists needs.
+_VERIFIED: dict[tuple[str, str], Outcome] = {}
+_VERIFIED_LIMIT = 20_000
+
+
+def _verify_cached(certificate: pki.Certificate, issuer: pki.Certificate) -> Outcome:
+    key = (certificate.fingerprint, issuer.fingerprint)
+    found = _VERIFIED.get(key)
+    if found is None:
+        found = certificate.verify_issued_by(issuer.public_key)
+        if len(_VERIFIED) >= _VERIFIED_LIMIT:
+            _VERIFIED.clear()
+        _VERIFIED[key] = found
+    return found
 
 
 def _key_ids_agree(certificate: pki.Certificate, issuer: pki.Certificate) -> bool:
@@ -263,20 +386,31 @@ class TrustFile:
     master_list: MasterList | None = None
 
 
-def parse_trust_file(data: bytes, *, name: str, anchors: Iterable[pki.Certificate] = ()) -> TrustFile:
-    """Recognise and parse DER or PEM certificates, a CRL, or a CSCA master list."""
+def parse_trust_file(
+    data: bytes, *, name: str, anchors: Iterable[pki.Certificate] = (), pool: Iterable[pki.Certificate] = ()
+) -> TrustFile:
+    """Recognise and parse DER or PEM certificates, a CRL, or a CSCA master list (judged with
+    ``anchors`` as its roots and ``pool`` as further issuers, :func:`check_master_list`)."""
+    read = read_trust_file(data, name=name)
+    if isinstance(read, MasterListFile):
+        return TrustFile("master_list", master_list=check_master_list(read, roots=anchors, pool=pool))
+    return read
+
+
+def read_trust_file(data: bytes, *, name: str) -> TrustFile | MasterListFile:
+    """Recognise and parse a trust file; a master list is only read (:func:`read_master_list`)."""
     stripped = bytes(data).lstrip()
     if stripped.startswith(b"-----BEGIN"):
-        return _parse_pem(stripped, name, anchors)
+        return _parse_pem(stripped, name)
     kind = _der_kind(bytes(data), name)
     if kind == "master_list":
-        return TrustFile("master_list", master_list=parse_master_list(data, anchors=anchors))
+        return read_master_list(data)
     if kind == "crl":
         return TrustFile("crl", crls=(parse_crl(data, file=name),))
     return TrustFile("certificates", certificates=(pki.parse_certificate(bytes(data), file=name),))
 
 
-def _parse_pem(data: bytes, name: str, anchors: Iterable[pki.Certificate]) -> TrustFile:
+def _parse_pem(data: bytes, name: str) -> TrustFile | MasterListFile:
     with pki.asn1_guard(name, "PEM file"):
         blocks = [(kind, der) for kind, _headers, der in pem.unarmor(data, multiple=True)]
     certificates: list[pki.Certificate] = []
@@ -287,7 +421,7 @@ def _parse_pem(data: bytes, name: str, anchors: Iterable[pki.Certificate]) -> Tr
         elif kind in PEM_CRL:
             crls.append(parse_crl(der, file=name))
         elif kind in PEM_CMS and len(blocks) == 1:
-            return TrustFile("master_list", master_list=parse_master_list(der, anchors=anchors))
+            return read_master_list(der)
         else:
             raise DocumentError(f"unexpected PEM block {kind!r}", file=name)
     if not blocks:
@@ -347,13 +481,16 @@ class LoadedMasterList:
 
 
 class TrustStore:
-    """CSCA certificates and CRLs, indexed for passive authentication."""
+    """CSCA certificates and CRLs, indexed for passive authentication: a signer's CSCAs and a CSCA's
+    CRLs are dictionary lookups by RFC 5280 name key, whatever the number of certificates loaded."""
 
     def __init__(self) -> None:
         self._by_fingerprint: dict[str, TrustedCertificate] = {}
         self._by_subject: dict[str, list[TrustedCertificate]] = {}
         self._crls: dict[str, TrustedCrl] = {}
+        self._crls_by_issuer: dict[str, list[RevocationList]] = {}
         self._master_lists: list[LoadedMasterList] = []
+        self._from_master_lists: set[str] = set()
 
     @classmethod
     def of(cls, certificates: Iterable[pki.Certificate] = (), crls: Iterable[RevocationList] = ()) -> TrustStore:
@@ -376,6 +513,13 @@ class TrustStore:
     def master_lists(self) -> tuple[LoadedMasterList, ...]:
         return tuple(self._master_lists)
 
+    @property
+    def roots(self) -> list[pki.Certificate]:
+        """The certificates trusted directly (added on their own, not through a master list): what a
+        master list's signer must chain to."""
+        listed = self._from_master_lists
+        return [entry.certificate for fingerprint, entry in self._by_fingerprint.items() if fingerprint not in listed]
+
     def __len__(self) -> int:
         return len(self._by_fingerprint)
 
@@ -395,6 +539,7 @@ class TrustStore:
         if key in self._crls:
             return False
         self._crls[key] = TrustedCrl(revocation_list, source)
+        self._crls_by_issuer.setdefault(revocation_list.issuer.key, []).append(revocation_list)
         return True
 
     def add_master_list(self, master_list: MasterList, *, source: str = "") -> int:
@@ -402,7 +547,9 @@ class TrustStore:
         added = 0
         if master_list.usable:
             for certificate in master_list.certificates:
-                added += self.add_certificate(certificate, source=source)
+                if self.add_certificate(certificate, source=source):
+                    self._from_master_lists.add(certificate.fingerprint)
+                    added += 1
         self._master_lists.append(LoadedMasterList(master_list, source, added))
         return added
 
@@ -425,7 +572,7 @@ class TrustStore:
         return name.key in self._by_subject
 
     def crls_of(self, issuer: pki.DistinguishedName) -> list[RevocationList]:
-        return [entry.crl for entry in self._crls.values() if entry.crl.issuer.key == issuer.key]
+        return list(self._crls_by_issuer.get(issuer.key, ()))
 
     def expiring(self, at: datetime, within: timedelta) -> list[TrustedCertificate]:
         """Certificates that have expired at ``at`` or will within ``within``, soonest first."""

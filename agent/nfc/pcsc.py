@@ -3,7 +3,9 @@ elsewhere): reader discovery, exclusive-then-shared connection with T=1/T=0 nego
 :class:`PcscTransport` that sends ISO/IEC 7816-4 command APDUs and returns response APDUs unchanged
 (response chaining 61xx/6Cxx is left to the processors above it). Every PC/SC failure is turned into
 one of the agent's transport errors: the service or reader missing into ``ReaderUnavailableError``,
-the card absent or gone into ``CardRemovedError``, anything else into ``TransportError``.
+the card absent or gone into ``CardRemovedError``, a transfer that failed with the card still on the
+reader (a receive buffer too small, SCARD_E_INSUFFICIENT_BUFFER; a reader error mid-response; a
+response too short to be one) into ``TransferError``, anything else into ``TransportError``.
 
 The ``scard`` module object is passed in (``scard=``) so tests can hand in a fake; by default it is
 imported lazily, on first use, never at import time.
@@ -18,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
-from agent.errors import CardRemovedError, ReaderUnavailableError, TransportError
+from agent.errors import CardRemovedError, ReaderUnavailableError, TransferError, TransportError
 from agent.icao.apdu import ResponseApdu
 
 log = logging.getLogger(__name__)
@@ -28,11 +30,13 @@ log = logging.getLogger(__name__)
 SCARD_S_SUCCESS = 0x00000000
 SCARD_E_CANCELLED = 0x80100002
 SCARD_E_INVALID_HANDLE = 0x80100003
+SCARD_E_INSUFFICIENT_BUFFER = 0x80100008
 SCARD_E_UNKNOWN_READER = 0x80100009
 SCARD_E_TIMEOUT = 0x8010000A
 SCARD_E_SHARING_VIOLATION = 0x8010000B
 SCARD_E_NO_SMARTCARD = 0x8010000C
 SCARD_E_PROTO_MISMATCH = 0x8010000F
+SCARD_F_COMM_ERROR = 0x80100013
 SCARD_E_NOT_TRANSACTED = 0x80100016
 SCARD_E_READER_UNAVAILABLE = 0x80100017
 SCARD_E_NO_SERVICE = 0x8010001D
@@ -57,6 +61,8 @@ SCARD_STATE_MUTE = 0x0200
 HRESULT_NAMES = {
     SCARD_E_CANCELLED: "SCARD_E_CANCELLED",
     SCARD_E_INVALID_HANDLE: "SCARD_E_INVALID_HANDLE",
+    SCARD_E_INSUFFICIENT_BUFFER: "SCARD_E_INSUFFICIENT_BUFFER",
+    SCARD_F_COMM_ERROR: "SCARD_F_COMM_ERROR",
     SCARD_E_UNKNOWN_READER: "SCARD_E_UNKNOWN_READER",
     SCARD_E_TIMEOUT: "SCARD_E_TIMEOUT",
     SCARD_E_SHARING_VIOLATION: "SCARD_E_SHARING_VIOLATION",
@@ -80,8 +86,12 @@ CARD_GONE = frozenset({SCARD_W_REMOVED_CARD, SCARD_E_NO_SMARTCARD})
 # refusing an APDU (e.g. an extended one) produce too: the reader is asked whether the card is
 # still there before deciding between CardRemovedError and TransportError.
 MAYBE_CARD_GONE = frozenset(
-    {SCARD_E_NOT_TRANSACTED, SCARD_W_UNRESPONSIVE_CARD, SCARD_W_UNPOWERED_CARD, SCARD_E_INVALID_HANDLE}
+    {SCARD_E_NOT_TRANSACTED, SCARD_W_UNRESPONSIVE_CARD, SCARD_W_UNPOWERED_CARD, SCARD_E_INVALID_HANDLE,
+     SCARD_F_COMM_ERROR}
 )
+# A transfer that failed for the reader's or the stack's sake, with the card still there: the response
+# did not fit the receive buffer. Whether the card executed the command is unknown (TransferError).
+TRANSFER_FAILED = frozenset({SCARD_E_INSUFFICIENT_BUFFER})
 
 # Operator message keys (agent.messages) for the cases a receptionist can fix.
 MSG_SERVICE_DOWN = "error.pcsc_service_down"
@@ -433,12 +443,17 @@ class PcscTransport:
 
     def _failure(self, hresult: int | None, action: str) -> TransportError:
         code = normalize_hresult(hresult) if hresult is not None else None
+        if code is not None and code in TRANSFER_FAILED:
+            detail = hresult_name(code)
+            return TransferError(f"{action} failed on reader {self.reader!r} ({detail})", detail=detail)
         if code is not None and code not in MAYBE_CARD_GONE:
             return error_for(code, action, self.reader)
         if self._context.wait_card_gone(self.reader, self.removal_grace):
             return card_removed_error(self.reader, code)
+        # The card is still there: this one transfer failed (a reader error mid-response, a response
+        # too short to be one), and what the card did with the command is unknown.
         detail = hresult_name(code) if code is not None else "empty response"
-        return TransportError(f"{action} failed on reader {self.reader!r} ({detail})", detail=detail)
+        return TransferError(f"{action} failed on reader {self.reader!r} ({detail})", detail=detail)
 
     def close(self) -> None:
         card, self._card = self._card, None

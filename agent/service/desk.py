@@ -16,16 +16,16 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from agent import audit as audit_module
 from agent.audit import AuditLog
-from agent.errors import AgentError, BackendError, InvalidInputError, QrFormatError, StoreError
+from agent.errors import AgentError, BackendError, InvalidInputError, OperatorSignInError, QrFormatError, StoreError
 from agent.icao.keys import MrzKey
 from agent.id_number import can_from_id
-from agent.models import Identity, SiteKind, Source, VerificationResult
+from agent.models import Identity, Operator, SiteKind, Source, VerificationResult
 from agent.ports import CardConnection, ChipKeys, ChipReader
 from agent.privacy import mask_id
 from agent.qr.payload import CccdQr, UnknownQr, VneidQr, parse_payload
@@ -35,9 +35,13 @@ from agent.service.entitlement import Entitlement
 from agent.service.history import History
 from agent.service.hub import Hub
 from agent.service.keys import KEY_TTL_S, ORIGIN_MANUAL, ORIGIN_QR, AccessHint, KeyHints
+from agent.service.lookahead import Lookahead
+from agent.service.operators import SignIn
 from agent.service.pipeline import Pipeline, Submission, new_result_id, utc_now
 from agent.service.policy import SitePolicy
 from agent.service.state import (
+    PREVIEW_FACE,
+    PREVIEW_IDENTITY,
     READER_ARMED,
     READER_ERROR,
     READER_IDLE,
@@ -46,6 +50,7 @@ from agent.service.state import (
     DeskEvent,
     DeskResult,
     DeskState,
+    Preview,
     ReaderState,
 )
 from agent.service.verdict import REASON_QR_CHIP_MISMATCH
@@ -74,6 +79,7 @@ class DeskService:
         new_id: Callable[[], str] = new_result_id,
         key_ttl_s: float = KEY_TTL_S,
         on_recorded: Callable[[VerificationResult], None] | None = None,
+        operators: Sequence[Operator] = (),
     ) -> None:
         self.store = store
         self.entitlement = entitlement
@@ -86,10 +92,12 @@ class DeskService:
         self._monotonic = monotonic
         self._new_id = new_id
         self.keys = KeyHints(ttl_s=key_ttl_s, monotonic=monotonic)
+        self.sign_in = SignIn(operators, fallback=Operator(audit.operator), monotonic=monotonic)
         self.state = DeskState(self.hub, monotonic=monotonic)
         self._history = History(store, self.state)
+        self.lookahead = Lookahead(policy, entitlement, clock=clock, monotonic=monotonic)
         self.pipeline = Pipeline(store=store, entitlement=entitlement, policy=policy, audit=audit, state=self.state,
-                                 clock=clock, new_id=new_id, on_recorded=on_recorded)
+                                 clock=clock, new_id=new_id, on_recorded=on_recorded, lookahead=self.lookahead)
 
     @property
     def profile(self) -> SiteKind:
@@ -119,6 +127,7 @@ class DeskService:
     def verify_manual(self, id_number: str, entered: Mapping[str, Any] | None = None) -> DeskResult:
         """A number typed by the operator: the 12-digit ID, or the 9-digit CMND of someone without a chip
         card. At a notary office the other typed fields are kept to compare with the chip on the next tap."""
+        operator = self.sign_in.required()
         number = (id_number or "").strip().replace(" ", "")
         if not (identity_check.ID12.fullmatch(number) or CMND9.fullmatch(number)):
             raise InvalidInputError(
@@ -130,15 +139,18 @@ class DeskService:
             # Only the name, birth date and sex of a typed identity count before a chip is read; the
             # rest a notary typed waits for the chip, to be compared with it.
             identity = Identity(id_number=number, full_name=typed.full_name, date_of_birth=typed.date_of_birth,
-                                sex=typed.sex)
+                                sex=typed.sex, birth_year=typed.birth_year)
             self.expect_card(number, origin=ORIGIN_MANUAL, entered=fields)
-            return self._verify(Submission(identity, Source.MANUAL, problems=identity_check.id_problems(identity)))
+            self.lookahead.start(identity, operator, fresh=True)  # the card tapped next takes the same answer
+            return self._verify(Submission(identity, Source.MANUAL, operator,
+                                           problems=identity_check.id_problems(identity)))
         identity = Identity(id_number=number, old_id_number=number, full_name=typed.full_name,
-                            date_of_birth=typed.date_of_birth)
-        return self._verify(Submission(identity, Source.MANUAL, old_id_only=True))
+                            date_of_birth=typed.date_of_birth, birth_year=typed.birth_year)
+        return self._verify(Submission(identity, Source.MANUAL, operator, old_id_only=True))
 
     def verify_qr_text(self, text: str, *, via: str = "api") -> DeskResult:
         """The text of a QR code (the card's printed code, or a VNeID code)."""
+        operator = self.sign_in.required()
         if not isinstance(text, str) or not text.strip():
             raise InvalidInputError("the QR text is empty", field="text")
         if len(text) > MAX_TEXT:
@@ -152,18 +164,21 @@ class DeskService:
         if isinstance(payload, VneidQr):
             # The VNeID code is an opaque token only its backend can check (docs/reference/qr.md
             # "VNeID"); no backend offers that here, so the desk says so rather than guessing.
-            return self._verify(Submission(Identity(id_number=""), Source.VNEID, skip_entitlement=True))
+            return self._verify(Submission(Identity(id_number=""), Source.VNEID, operator, skip_entitlement=True))
         assert isinstance(payload, CccdQr)
         identity = payload.to_identity()
         keys = identity_check.chip_keys_for(identity)
         self._show_armed(self.keys.expect(keys, origin=ORIGIN_QR, identity=identity))
         log.info("QR code read (%s): ID %s", via, mask_id(identity.id_number))
-        return self._verify(Submission(identity, Source.QR, problems=identity_check.id_problems(identity)))
+        self.lookahead.start(identity, operator, fresh=True)  # the card tapped next takes the same answer
+        return self._verify(Submission(identity, Source.QR, operator, problems=identity_check.id_problems(identity)))
 
     def verify_chip(self, connection: CardConnection, *, reader: str = "",
                     cancel: threading.Event | None = None) -> DeskResult | None:
         """Read the card on ``connection`` with the key of the last QR / typed number and verify it.
-        Returns None when there is no key or the read failed (the desk has been told what to do)."""
+        Returns None when there is no key or the read failed (the desk has been told what to do);
+        OperatorRequiredError before anything is read when nobody is signed in."""
+        operator = self.sign_in.required()
         hint = self.keys.current()
         if hint is None:
             self.state.set_reader(ReaderState(READER_NEEDS_KEY, "reader.needs_key", next_key="next.enter_id"))
@@ -173,9 +188,22 @@ class DeskService:
             raise AgentError("no chip reader is configured")
         transaction_id = self._new_id()
         self.state.set_reader(ReaderState(READER_READING, "reader.reading", fraction=0.0))
+        early: list[Identity] = []
+
+        def identity_known(identity: Identity) -> None:
+            # DG13 is in: the lookup starts now, while the face and the checks are still to come.
+            early.append(identity)
+            self.lookahead.start(identity, operator)
+            self.state.preview(Preview(transaction_id, identity, PREVIEW_IDENTITY))
+
+        def face_known(face: bytes) -> None:
+            if early:
+                self.state.preview(Preview(transaction_id, early[0], PREVIEW_FACE, face))
+
         try:
             chip = self.chip_reader.read(connection, hint.keys, transaction_id=transaction_id,
-                                         progress=self._progress(), cancel=cancel.is_set if cancel else None)
+                                         progress=self._progress(), cancel=cancel.is_set if cancel else None,
+                                         on_identity=identity_known, on_face=face_known)
         except AgentError as error:
             self.report_read_error(error, reader=reader)
             return None
@@ -184,7 +212,7 @@ class DeskService:
         if hint.identity is not None and identity_check.different_people(hint.identity, chip.identity):
             problems = (REASON_QR_CHIP_MISMATCH, *problems)
         return self._verify(Submission(
-            chip.identity, Source.CHIP, evidence=chip.evidence, chip_receipt=chip.receipt, problems=problems,
+            chip.identity, Source.CHIP, operator, evidence=chip.evidence, chip_receipt=chip.receipt, problems=problems,
             entered=hint.entered, face=chip.face_image, stats=chip.stats, result_id=transaction_id))
 
     def report_read_error(self, error: AgentError, *, reader: str = "") -> None:
@@ -204,6 +232,24 @@ class DeskService:
             self.state.set_reader(ReaderState(READER_IDLE, "reader.idle"))
         return desk
 
+    # --- who is at the desk -----------------------------------------------------------------------
+
+    def sign_in_operator(self, number: int, pin: str = "") -> Operator:
+        """Operator ``number`` (as listed) signs in, with their PIN if they have one; both outcomes audited."""
+        try:
+            operator = self.sign_in.sign_in(number, pin)
+        except OperatorSignInError as error:
+            self.audit.append(audit_module.ACTION_SIGN_IN_FAILED, {"number": number, "problem": error.message})
+            raise
+        self.audit.append(audit_module.ACTION_SIGNED_IN, {"number": number}, operator=operator.name)
+        return operator
+
+    def sign_out_operator(self) -> None:
+        operator = self.sign_in.current
+        self.sign_in.sign_out()
+        if operator is not None and self.sign_in.listed and not self.sign_in.automatic:
+            self.audit.append(audit_module.ACTION_SIGNED_OUT, {}, operator=operator.name)
+
     # --- what the API reads -----------------------------------------------------------------------
 
     def latest(self) -> DeskResult | None:
@@ -214,6 +260,14 @@ class DeskService:
 
     def history(self, *, page: int = 1, size: int = 20) -> tuple[list[DeskResult], int]:
         return self._history.page(page=page, size=size)
+
+    def checkins(self, *, page: int = 1, size: int = 50) -> tuple[list[dict[str, Any]], int]:
+        """The check-ins (or records) of one page of results, newest first, as their events carry them,
+        and how many results there are: the way a site's HIS reads them when no webhook is configured.
+        A result with no backend check (a forged card, a VNeID token, an old CMND) has none."""
+        found, total = self._history.page(page=page, size=size)
+        payloads = (self.policy.payload(desk.result, site_id=self.audit.site_id) for desk in found)
+        return [p for p in payloads if p is not None], total
 
     def receipt(self, result_id: str) -> dict[str, Any] | None:
         """The signed verification receipt of one result (the notary keeps it); its viewing is audited."""

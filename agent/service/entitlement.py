@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.errors import BackendError
-from agent.models import BackendCheck, CheckKind, CheckStatus
+from agent.models import BackendCheck, CheckKind, CheckStatus, Identity, InsuranceQuery, Operator
 from agent.ports import InsuranceLookup, RosterService
 from sync.store import RosterCopy, Store
 
@@ -47,16 +47,25 @@ class Entitlement:
     cache_ttl_s: float = 86400.0
     now: Callable[[], datetime] = _utc_now
 
-    def insurance(self, id_number: str) -> Assessment:
-        """The insurance status now, else the cached one (kept ``cache_ttl_s``), else unavailable."""
+    def insurance(self, identity: Identity, operator: Operator | None) -> Assessment:
+        """The insurance status now, else the cached one (kept ``cache_ttl_s``), else unavailable.
+        What the backend says it cannot use (a missing name, nobody signed in) is raised, not cached."""
+        id_number = identity.id_number
         try:
-            check = self.insurance_lookup.lookup(id_number)
+            check = self.insurance_lookup.lookup(InsuranceQuery.of(identity, operator))
         except BackendError as error:
             cached = self.store.cache.get(CheckKind.INSURANCE, id_number, max_age_s=self.cache_ttl_s)
             if cached is not None:
                 return Assessment(cached)
             return Assessment(BackendCheck(CheckKind.INSURANCE, CheckStatus.UNAVAILABLE,
                                            {"error": type(error).__name__}))
+        if check.status is CheckStatus.UNAVAILABLE:
+            # The gateway answered its own "cannot answer now" (a server error code): the last known
+            # status, if young enough, is the better answer.
+            return Assessment(self.store.cache.get(CheckKind.INSURANCE, id_number, max_age_s=self.cache_ttl_s)
+                              or check)
+        if check.status is CheckStatus.CONFIG_ERROR:
+            return Assessment(check)  # about the desk's account, not the card: nothing to keep for later
         return Assessment(check, cache=((id_number, check),))
 
     def roster_seat(self, id_number: str, session_id: str | None, now: datetime) -> Assessment:

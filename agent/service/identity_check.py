@@ -38,6 +38,8 @@ ENTERED_FIELDS = ("full_name", "date_of_birth", "sex", "old_id_number", "address
 # A QR and a chip of two different people: these never legitimately differ.
 SAME_PERSON_FIELDS = ("id_number", "date_of_birth")
 REASON_ID_INCONSISTENT = "reason.id_inconsistent"
+BIRTH_YEAR = re.compile(r"^[0-9]{4}$")
+EARLIEST_BIRTH_YEAR = 1880
 
 
 class DifferenceKind(enum.StrEnum):
@@ -73,8 +75,9 @@ def different_people(stated: Identity, chip: Identity) -> bool:
 
 
 def entered_fields(entered: Mapping[str, Any]) -> dict[str, str]:
-    """The fields a notary typed, checked (text, at most 300 characters, a date as DD/MM/YYYY or
-    YYYY-MM-DD) and normalised (NFC, dates as ISO); empty ones are left out."""
+    """The fields an operator typed, checked (text, at most 300 characters, a date as DD/MM/YYYY or
+    YYYY-MM-DD, or a birth year alone for people registered with one) and normalised (NFC, dates as
+    ISO); empty ones are left out."""
     fields: dict[str, str] = {}
     for name in ENTERED_FIELDS:
         value = entered.get(name)
@@ -86,16 +89,18 @@ def entered_fields(entered: Mapping[str, Any]) -> dict[str, str]:
         if len(text) > 300:
             raise InvalidInputError("longer than 300 characters", field=name)
         if name == "date_of_birth":
-            text = parse_day(text).isoformat()
+            text = text if BIRTH_YEAR.fullmatch(text) and _plausible_year(int(text)) else parse_day(text).isoformat()
         fields[name] = text
     return fields
 
 
 def entered_identity(id_number: str, fields: Mapping[str, str]) -> Identity:
     """The identity a notary typed (fields as returned by :func:`entered_fields`)."""
-    born = fields.get("date_of_birth")
+    born = fields.get("date_of_birth", "")
+    year_only = BIRTH_YEAR.fullmatch(born) is not None
     return Identity(id_number=id_number, full_name=fields.get("full_name", ""),
-                    date_of_birth=date.fromisoformat(born) if born else None,
+                    date_of_birth=date.fromisoformat(born) if born and not year_only else None,
+                    birth_year=int(born) if year_only else None,
                     sex=Sex.parse(fields.get("sex", "")) or Sex.UNSPECIFIED,
                     old_id_number=fields.get("old_id_number", ""), address=fields.get("address", ""),
                     place_of_origin=fields.get("place_of_origin", ""))
@@ -141,6 +146,10 @@ def chip_keys_for(identity: Identity) -> ChipKeys:
     return ChipKeys(id_number=identity.id_number, can=can_from_id(identity.id_number), mrz=mrz)
 
 
+def _plausible_year(year: int) -> bool:
+    return EARLIEST_BIRTH_YEAR <= year <= date.today().year
+
+
 def parse_day(value: str) -> date:
     """A date typed as YYYY-MM-DD or DD/MM/YYYY (the Vietnamese way)."""
     text = value.strip()
@@ -152,7 +161,8 @@ def parse_day(value: str) -> date:
             return date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
     except ValueError:
         pass
-    raise InvalidInputError("expected a date as DD/MM/YYYY or YYYY-MM-DD", field="date_of_birth")
+    raise InvalidInputError("expected a date as DD/MM/YYYY or YYYY-MM-DD (or the birth year alone)",
+                            field="date_of_birth")
 
 
 # --- field comparison ---------------------------------------------------------------------------------

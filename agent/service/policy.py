@@ -5,7 +5,7 @@ what is compared with the chip, whether a candidate checks in once per session, 
 kept ahead, and the event the site's backend receives.
 
 A new kind of desk is a :class:`agent.models.SiteKind` member, one subclass here and one settings file
-``config/<kind>.toml``. The verdict rules that hold at every desk are in :mod:`agent.service.verdict`.
+``agent/config/<kind>.toml``. The verdict rules that hold at every desk are in :mod:`agent.service.verdict`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from agent.errors import ConfigError
-from agent.models import BackendCheck, CheckKind, CheckStatus, Identity, SiteKind, Verdict, VerificationResult
+from agent.models import BackendCheck, CheckKind, CheckStatus, Identity, Operator, SiteKind, Verdict, VerificationResult
 from agent.service.entitlement import Assessment, Entitlement
 from sync.store import OutboundEvent, Store
 
 DESTINATION_INSURANCE = "insurance"
 DESTINATION_LICENSING = "licensing"
+DESTINATION_HIS = "his"  # the site's hospital information system, through its webhook
 STEP_BACKEND_DOWN = "next.backend_down"
+CLASS_DESTINATION = "class"  # policy_for(): the kind's own destination
 
 
 class SitePolicy:
@@ -43,23 +45,29 @@ class SitePolicy:
     destination: ClassVar[str]
     event_type: ClassVar[str]
 
-    def __init__(self, *, exam_session_id: str = "") -> None:
+    def __init__(self, *, exam_session_id: str = "", destination: str | None = CLASS_DESTINATION) -> None:
         self.exam_session_id = exam_session_id or None
+        # Where the event goes: the kind's own backend, another (the HIS webhook), or nowhere (None: the
+        # result is kept at the desk and readable through the API, nothing is sent).
+        self.event_destination = type(self).destination if destination == CLASS_DESTINATION else destination
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
-    def assess(self, entitlement: Entitlement, identity: Identity, *, result_id: str, at: datetime) -> Assessment:
+    def assess(self, entitlement: Entitlement, identity: Identity, operator: Operator | None, *,
+               at: datetime) -> Assessment:
         raise NotImplementedError
 
     def check_verdict(self, check: BackendCheck) -> tuple[Verdict, str, str]:
-        """(verdict, reason key, next-step key) of one backend answer."""
+        """(verdict, reason key, next-step key) of one backend answer; a backend that answered more
+        finely than the status (the BHXH gateway's result codes) gives its own reason and next step."""
         if check.kind is not self.check_kind:
             raise ValueError(f"a {self.kind} desk weighs {self.check_kind} checks, not {check.kind}")
         known = check.status in self.verdicts
         verdict = self.verdicts.get(check.status, Verdict.CANNOT_CHECK)
         status = check.status if known else CheckStatus.UNAVAILABLE
-        return verdict, f"check.{check.kind}.{status}", self.next_steps.get(check.status, STEP_BACKEND_DOWN)
+        reason = check.reason_key or f"check.{check.kind}.{status}"
+        return verdict, reason, check.next_key or self.next_steps.get(check.status, STEP_BACKEND_DOWN)
 
     def checked_in_before(self, store: Store, identity: Identity, check: BackendCheck, now: datetime) -> bool:
         """Whether this person already checked in to the same session today (only asked when
@@ -67,8 +75,16 @@ class SitePolicy:
         return False
 
     def event(self, result: VerificationResult, *, site_id: str) -> OutboundEvent | None:
-        """The event the site's backend receives for ``result`` (None when no backend was asked), built
-        from the final decision; its ``event_id`` is the result's id, the backend's idempotency key."""
+        """The event the site's backend receives for ``result`` (None when no backend was asked, or the
+        events of this desk go nowhere), built from the final decision; its ``event_id`` is the result's
+        id, the backend's idempotency key."""
+        payload = self.payload(result, site_id=site_id)
+        if payload is None or self.event_destination is None:
+            return None
+        return OutboundEvent(result.result_id, self.event_destination, payload)
+
+    def payload(self, result: VerificationResult, *, site_id: str) -> dict[str, Any] | None:
+        """The check-in (or record) of ``result`` as its event carries it; None without a backend check."""
         check = result.check
         if check is None:
             return None
@@ -84,7 +100,7 @@ class SitePolicy:
             "from_cache": check.from_cache,
         }
         payload.update({k: v for k, v in self.event_fields(result.identity, check).items() if v is not None})
-        return OutboundEvent(result.result_id, self.destination, payload)
+        return payload
 
     def event_fields(self, identity: Identity, check: BackendCheck) -> Mapping[str, Any]:
         return {}
@@ -97,20 +113,26 @@ class ClinicPolicy(SitePolicy):
     check_kind = CheckKind.INSURANCE
     verdicts = MappingProxyType({
         CheckStatus.VALID: Verdict.VERIFIED,
+        CheckStatus.VALID_WITH_WARNING: Verdict.WARNING,
         CheckStatus.EXPIRED: Verdict.WARNING,
         CheckStatus.SUSPENDED: Verdict.WARNING,
         CheckStatus.NOT_FOUND: Verdict.WARNING,
+        CheckStatus.MISMATCH: Verdict.WARNING,
     })
     next_steps = MappingProxyType({
+        CheckStatus.VALID_WITH_WARNING: "next.bhyt_check_papers",
         CheckStatus.EXPIRED: "next.insurance_expired",
         CheckStatus.SUSPENDED: "next.insurance_expired",
         CheckStatus.NOT_FOUND: "next.insurance_not_found",
+        CheckStatus.MISMATCH: "next.insurance_mismatch",
+        CheckStatus.CONFIG_ERROR: "next.call_technician",
     })
     destination = DESTINATION_INSURANCE
     event_type = "insurance_checkin"
 
-    def assess(self, entitlement: Entitlement, identity: Identity, *, result_id: str, at: datetime) -> Assessment:
-        return entitlement.insurance(identity.id_number)
+    def assess(self, entitlement: Entitlement, identity: Identity, operator: Operator | None, *,
+               at: datetime) -> Assessment:
+        return entitlement.insurance(identity, operator)
 
     def event_fields(self, identity: Identity, check: BackendCheck) -> Mapping[str, Any]:
         return {"card_number": check.details.get("card_number"), "facility_code": check.details.get("facility_code")}
@@ -127,7 +149,8 @@ class NotaryPolicy(SitePolicy):
     destination = DESTINATION_LICENSING
     event_type = "notary_record"
 
-    def assess(self, entitlement: Entitlement, identity: Identity, *, result_id: str, at: datetime) -> Assessment:
+    def assess(self, entitlement: Entitlement, identity: Identity, operator: Operator | None, *,
+               at: datetime) -> Assessment:
         return Assessment(BackendCheck(CheckKind.NOTARY, CheckStatus.RECORDED, {}, checked_at=at))
 
     def event_fields(self, identity: Identity, check: BackendCheck) -> Mapping[str, Any]:
@@ -147,7 +170,8 @@ class ExamPolicy(SitePolicy):
     destination = DESTINATION_LICENSING
     event_type = "candidate_checkin"
 
-    def assess(self, entitlement: Entitlement, identity: Identity, *, result_id: str, at: datetime) -> Assessment:
+    def assess(self, entitlement: Entitlement, identity: Identity, operator: Operator | None, *,
+               at: datetime) -> Assessment:
         return entitlement.roster_seat(identity.id_number, self.exam_session_id, at)
 
     def checked_in_before(self, store: Store, identity: Identity, check: BackendCheck, now: datetime) -> bool:
@@ -170,10 +194,12 @@ class ExamPolicy(SitePolicy):
 POLICIES: Mapping[SiteKind, type[SitePolicy]] = {p.kind: p for p in (ClinicPolicy, NotaryPolicy, ExamPolicy)}
 
 
-def policy_for(kind: SiteKind | str, *, exam_session_id: str = "") -> SitePolicy:
-    """The policy of a kind of desk (ConfigError for a kind no policy knows)."""
+def policy_for(kind: SiteKind | str, *, exam_session_id: str = "",
+               destination: str | None = CLASS_DESTINATION) -> SitePolicy:
+    """The policy of a kind of desk (ConfigError for a kind no policy knows); ``destination`` overrides
+    where its events go (None: nowhere, the results stay at the desk)."""
     try:
         policy = POLICIES[SiteKind(kind)]
     except (ValueError, KeyError):
         raise ConfigError(f"must be one of {', '.join(POLICIES)}", key="site.profile") from None
-    return policy(exam_session_id=exam_session_id)
+    return policy(exam_session_id=exam_session_id, destination=destination)

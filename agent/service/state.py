@@ -1,7 +1,9 @@
 """What one desk shows right now, and the values it is shown with: the reader's state (idle, armed
 with a key, reading, needs a key, error), whether the backend answered lately, the latest result and
-the faces of recent results (kept in memory only: a face is never stored). Every change is published
-on the hub (:mod:`agent.service.hub`) as a typed event; the local API renders it.
+the faces of recent results (kept in memory only: a face is never stored), and while a card is still
+reading, who it shows (a preview: the identity as soon as DG13 is in, then the face; not yet checked).
+Every change is published on the hub (:mod:`agent.service.hub`) as a typed event; the local API renders
+it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from agent.models import BackendCheck, Badge, CheckStatus, VerificationResult
+from agent.models import BackendCheck, Badge, CheckStatus, Identity, VerificationResult
 from agent.ports import ReadStats
 from agent.service.hub import Hub
 
@@ -66,6 +68,28 @@ class ReaderState:
         return data
 
 
+PREVIEW_IDENTITY = "identity"  # DG13 is in: who it is
+PREVIEW_FACE = "face"  # DG2 is in too: the face; the chip checks and the lookup are still to come
+
+
+@dataclasses.dataclass(frozen=True)
+class Preview:
+    """Who the card being read shows, before anything is checked: the page shows it marked as "checking"
+    until the verdict (``result_id``) replaces it."""
+
+    result_id: str
+    identity: Identity = dataclasses.field(repr=False)
+    stage: str = PREVIEW_IDENTITY
+    face: bytes | None = dataclasses.field(default=None, repr=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class PreviewShown:
+    """Hub event: the card being read shows who it is (not yet checked)."""
+
+    preview: Preview
+
+
 @dataclasses.dataclass(frozen=True)
 class ResultShown:
     """Hub event: a new result is on the desk."""
@@ -80,7 +104,7 @@ class ReaderChanged:
     state: ReaderState
 
 
-DeskEvent = ResultShown | ReaderChanged
+DeskEvent = ResultShown | ReaderChanged | PreviewShown
 
 
 class DeskState:
@@ -103,6 +127,10 @@ class DeskState:
         with self._lock:
             self._reader = state
         self.hub.publish(ReaderChanged(state))
+
+    def preview(self, preview: Preview) -> None:
+        """Who the card being read shows, published at once (it is never kept: the result follows)."""
+        self.hub.publish(PreviewShown(preview))
 
     def note_backend(self, check: BackendCheck) -> None:
         """A lookup's answer tells whether the backend is reachable right now."""

@@ -204,17 +204,38 @@ def demo_world(people: dict[str, Any], seed: int = 2024, profile: SiteKind | str
     return dataclasses.replace(world, citizens=citizens, cards=cards, sessions=sessions)
 
 
+def demo_operators(work: Path) -> Path:
+    """The demo desk's operators file: the one staff member the mock gateway has on its registered list
+    (one operator: signed in automatically)."""
+    from simulators.backends.gateway import DEFAULT_STAFF
+
+    cccd, name = next(iter(DEFAULT_STAFF.items()))
+    path = work / "operators.toml"
+    path.write_text(f'[[operator]]\nname = "{name}"\ncccd = "{cccd}"\n', encoding="utf-8")
+    return path
+
+
 def demo_settings(config: str | None, work: Path, backends: Any, *, port: int = DEMO_PORT,
-                  profile: SiteKind | str = DEFAULT_PROFILE) -> Settings:
-    # The profile is named as the environment would name it, so that its file (config/<profile>.toml)
+                  profile: SiteKind | str = DEFAULT_PROFILE, operators_file: Path | None = None) -> Settings:
+    """A desk of ``profile`` in ``work`` against the mock backends, the clinic on the BHXH gateway's own
+    dialect with its check-ins going to the mock HIS webhook."""
+    from simulators.backends.gateway import DEFAULT_PASSWORD, DEFAULT_USERNAME
+
+    # The profile is named as the environment would name it, so that its file (agent/config/<profile>.toml)
     # is layered in as for a real site; the command line still wins over everything.
     environ = {**os.environ, "CCCD_AGENT__SITE__PROFILE": profile}
     return load_settings(config, environ=environ, overrides={
-        "site": {"profile": profile, "site_id": f"demo-{profile}", "operator": "demo-receptionist"},
+        "site": {"profile": profile, "site_id": f"demo-{profile}", "operator": "demo-receptionist",
+                 "operators_file": str(operators_file or demo_operators(work))},
         "backends": {"insurance_url": backends.insurance_url, "licensing_url": backends.licensing_url,
                      "token": BACKEND_TOKEN, "retries": 1, "connect_timeout_s": 0.5, "read_timeout_s": 1.0,
-                     "breaker_failures": 2, "breaker_reset_s": 3.0},
-        "store": {"path": str(work / "agent.sqlite3"), "key_file": str(work / "keys" / "store.key")},
+                     "breaker_failures": 2, "breaker_reset_s": 3.0,
+                     "insurance_protocol": "bhxh-egw-2024", "bhxh_url": backends.gateway_url,
+                     "bhxh_username": DEFAULT_USERNAME, "bhxh_password": DEFAULT_PASSWORD},
+        "his": {"webhook_url": backends.his_url, "webhook_token": BACKEND_TOKEN},
+        # Key files in the demo's own folder, on Windows too: the demo never touches the desk's keyring.
+        "store": {"path": str(work / "agent.sqlite3"), "key_file": str(work / "keys" / "store.key"),
+                  "key_source": "file"},
         "trust": {"csca_dir": str(work / "trust")},
         "audit": {"path": str(work / "audit.jsonl")},
         "sync": {"interval_s": 2.0},
@@ -286,9 +307,10 @@ def _wait_until(condition: Callable[[], bool], timeout: float, stop: threading.E
 @contextlib.contextmanager
 def simulated_site(work: Path, *, port: int = 0, token: str | None = None, backend_port: int = 0,
                    simulator: str = SIMULATOR_IN_PROCESS, config: str | None = None,
-                   profile: SiteKind | str = DEFAULT_PROFILE,
+                   profile: SiteKind | str = DEFAULT_PROFILE, operators_file: Path | None = None,
                    say: Callable[[str], None] = lambda _text: None) -> Iterator[SimulatedSite]:
-    """Start a desk on simulated hardware in ``work``; stop everything (children by pid) on exit."""
+    """Start a desk on simulated hardware in ``work``; stop everything (children by pid) on exit.
+    ``operators_file`` replaces the demo's single operator (who is signed in automatically)."""
     from agent.api.server import LoopbackServer
     from agent.messages import both
     from simulators.backends.server import MockBackends
@@ -304,8 +326,10 @@ def simulated_site(work: Path, *, port: int = 0, token: str | None = None, backe
         backends = MockBackends(token=BACKEND_TOKEN, port=backend_port,
                                 world=demo_world(people, profile=profile)).start()
         cleanup.callback(backends.stop)
-        say(f"[demo] mock backends on {backends.url} (insurance and licensing)")
-        settings = demo_settings(config, work, backends, port=port, profile=profile)
+        for person in people.values():  # the demo's own citizens answer as their cards say, nothing more
+            backends.gateway.classes.pop(person.id_number, None)
+        say(f"[demo] mock backends on {backends.url} (BHXH gateway, HIS webhook, licensing)")
+        settings = demo_settings(config, work, backends, port=port, profile=profile, operators_file=operators_file)
         desk: InProcessDesk | VpcdDesk | None = None
         if simulator != SIMULATOR_IN_PROCESS:
             desk = vpcd_or_start_pcscd(settings, work, say, children)

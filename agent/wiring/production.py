@@ -13,34 +13,40 @@ from __future__ import annotations
 import dataclasses
 import logging
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, Protocol
 
 from agent import __version__
+from agent.api.views import operators_view
 from agent.audit import ACTION_STARTED, ACTION_STOPPED, AuditKeys, AuditLog
+from agent.checks.bhxh import BhxhGateway
 from agent.checks.breaker import CircuitBreaker
+from agent.checks.facilities import FacilityCatalogue
 from agent.checks.http import BackendHttp, SessionLike, new_session
 from agent.checks.insurance import InsuranceClient
 from agent.checks.licensing import LicensingClient
-from agent.checks.uploader import BackendUploader
+from agent.checks.uploader import DESTINATION_HIS, DESTINATION_INSURANCE, BackendUploader, HisWebhook
 from agent.chip import ConfiguredChipReader
 from agent.errors import AgentError, ConfigError, StoreError
 from agent.icao.trust import TrustStore
 from agent.models import SiteKind, VerificationResult
 from agent.nfc.monitor import CardMonitor
 from agent.nfc.pcsc import PcscSystem, PcscTransport
-from agent.ports import CardEvent, CardSource, ChipReader, QrCodeSource, ReaderListing
+from agent.operators import load_operators
+from agent.ports import CardEvent, CardSource, ChipReader, InsuranceLookup, QrCodeSource, ReaderListing
 from agent.receipt import RECEIPT_KEY_PREFIX, ReceiptKey
 from agent.service.desk import DeskService
 from agent.service.entitlement import Entitlement
 from agent.service.hub import Hub
-from agent.service.policy import policy_for
+from agent.service.policy import CLASS_DESTINATION, policy_for
 from agent.service.state import DeskEvent
 from agent.service.worker import ReaderWorker
-from agent.settings import Settings
+from agent.settings import PROFILES, Settings
 from agent.trust_files import load_trust_directory
-from sync.keys import KeyFile
+from sync.keys import KeyFile, KeyringBackend, KeyringKey, KeySource, os_keyring
 from sync.store import Store
 from sync.syncer import Syncer, SyncThread
 
@@ -50,28 +56,56 @@ log = logging.getLogger(__name__)
 # --- the store, the audit log, the keys ------------------------------------------------------------------
 
 
+PLATFORM = sys.platform  # the system the keys are chosen for; the tests set it to wire another one
+
+
+def uses_keyring(settings: Settings, platform: str | None = None) -> bool:
+    """Whether the store and receipt keys live in the OS credential store: ``[store] key_source``, where
+    ``auto`` means the keyring on Windows (file permission bits protect nothing there) and the key file
+    elsewhere (a Linux desk's service has no desktop keyring; its key file is 0600 for the service user)."""
+    source = settings.store.key_source
+    return source == "keyring" or (source == "auto" and (platform or PLATFORM) == "win32")
+
+
+def store_key_source(settings: Settings, *, platform: str | None = None,
+                     keyring_backend: KeyringBackend | None = None) -> KeySource:
+    """Where the store's master key is kept (it also keys the audit log's MACs)."""
+    key_file = KeyFile(settings.store_key_path())
+    if not uses_keyring(settings, platform):
+        return key_file
+    # A key file from before (an upgraded desk) is adopted into the keyring, never orphaned.
+    return KeyringKey(keyring_backend or os_keyring(platform or PLATFORM), username="store-key", what="store key",
+                      adopt=key_file)
+
+
 def open_store(settings: Settings) -> Store:
-    return Store.open(settings.store_path(), KeyFile(settings.store_key_path()),
+    return Store.open(settings.store_path(), store_key_source(settings),
                       busy_timeout_s=settings.store.busy_timeout_s)
 
 
 def open_audit(settings: Settings) -> AuditLog:
     """The audit log, keyed by the store's secret (kept outside both files)."""
     try:
-        keys: AuditKeys | None = AuditKeys(KeyFile(settings.store_key_path()).load(create=False))
+        keys: AuditKeys | None = AuditKeys(store_key_source(settings).load(create=False))
     except StoreError as error:
         log.warning("audit log without MACs and subject hashes: %s", error.message)
         keys = None
     return AuditLog(settings.audit_path(), keys, operator=settings.site.operator, site_id=settings.site.site_id)
 
 
-def receipt_key_file(settings: Settings) -> KeyFile:
-    return KeyFile(settings.receipt_key_path(), prefix=RECEIPT_KEY_PREFIX, what="receipt key")
+def receipt_key_source(settings: Settings, *, platform: str | None = None,
+                       keyring_backend: KeyringBackend | None = None) -> KeySource:
+    """Where the receipt signing key is kept: like the store key (``[store] key_source``)."""
+    key_file = KeyFile(settings.receipt_key_path(), prefix=RECEIPT_KEY_PREFIX, what="receipt key")
+    if not uses_keyring(settings, platform):
+        return key_file
+    return KeyringKey(keyring_backend or os_keyring(platform or PLATFORM), username="receipt-key",
+                      what="receipt key", adopt=key_file)
 
 
 def open_receipt_key(settings: Settings, *, create: bool = True) -> ReceiptKey:
     """The site's receipt signing key, made on first use (StoreError when it cannot be kept or read)."""
-    return ReceiptKey(receipt_key_file(settings).load(create=create))
+    return ReceiptKey(receipt_key_source(settings).load(create=create))
 
 
 # --- the chip ------------------------------------------------------------------------------------------
@@ -185,11 +219,25 @@ def camera_codes(settings: Settings) -> QrCodeSource | None:
 # --- the backends --------------------------------------------------------------------------------------
 
 
+PROTOCOL_PROXY = "mock-v1"
+PROTOCOL_BHXH = "bhxh-egw-2024"
+
+
 @dataclasses.dataclass
 class Backends:
-    insurance: InsuranceClient
+    insurance: InsuranceLookup
     licensing: LicensingClient
     uploader: BackendUploader
+    protocol: str = PROTOCOL_PROXY
+    his_webhook: bool = False
+
+    @property
+    def checkin_destination(self) -> str | None:
+        """Where a clinic's check-ins go: the proxy's insurance backend; on the BHXH gateway (which has no
+        check-in endpoint) the site's HIS webhook, else nowhere (kept at the desk, readable through the API)."""
+        if self.protocol == PROTOCOL_PROXY:
+            return DESTINATION_INSURANCE
+        return DESTINATION_HIS if self.his_webhook else None
 
 
 def build_backends(settings: Settings, session: SessionLike | None = None) -> Backends:
@@ -206,9 +254,26 @@ def build_backends(settings: Settings, session: SessionLike | None = None) -> Ba
             breaker=CircuitBreaker(failures=b.breaker_failures, reset_s=b.breaker_reset_s),
         )
 
-    insurance = InsuranceClient(http("insurance", b.insurance_url))
     licensing = LicensingClient(http("licensing", b.licensing_url))
-    return Backends(insurance, licensing, BackendUploader(insurance, licensing))
+    his = None
+    if settings.his.webhook_url:
+        his = HisWebhook(BackendHttp(
+            http_session, settings.his.webhook_url, name="his", token=settings.his.webhook_token,
+            connect_timeout_s=b.connect_timeout_s, read_timeout_s=b.read_timeout_s, retries=b.retries,
+            breaker=CircuitBreaker(failures=b.breaker_failures, reset_s=b.breaker_reset_s)))
+    if b.insurance_protocol == PROTOCOL_BHXH:
+        if not b.bhxh_username or not b.bhxh_password:
+            missing = "bhxh_username" if not b.bhxh_username else "bhxh_password"
+            raise ConfigError("is needed to log in to the BHXH gateway (the facility account)",
+                              key=f"backends.{missing}")
+        catalogue = FacilityCatalogue.load(Path(b.facility_catalogue) if b.facility_catalogue else None)
+        gateway = BhxhGateway(http_session, b.bhxh_url, username=b.bhxh_username, password=b.bhxh_password,
+                              connect_timeout_s=b.bhxh_connect_timeout_s, read_timeout_s=b.bhxh_read_timeout_s,
+                              breaker=CircuitBreaker(failures=b.breaker_failures, reset_s=b.breaker_reset_s),
+                              facilities=catalogue)
+        return Backends(gateway, licensing, BackendUploader(None, licensing, his), PROTOCOL_BHXH, his is not None)
+    proxy = InsuranceClient(http("insurance", b.insurance_url))
+    return Backends(proxy, licensing, BackendUploader(proxy, licensing, his), PROTOCOL_PROXY, his is not None)
 
 
 def build_syncer(settings: Settings, store: Store, backends: Backends) -> Syncer:
@@ -224,11 +289,17 @@ def build_service(settings: Settings, *, store: Store, audit: AuditLog, backends
                   receipt_key: ReceiptKey | None = None,
                   on_recorded: Callable[[VerificationResult], None] | None = None) -> DeskService:
     """The desk's verification service for ``profile`` (default: ``site.profile``)."""
-    policy = policy_for(profile or settings.site.profile,
+    kind = SiteKind(profile or settings.site.profile) if (profile or settings.site.profile) in PROFILES else None
+    destination = backends.checkin_destination if kind is SiteKind.CLINIC else CLASS_DESTINATION
+    policy = policy_for(profile or settings.site.profile, destination=destination,
                         exam_session_id=settings.exam.session_id if exam_session_id is None else exam_session_id)
+    operators = load_operators(Path(settings.site.operators_file)) if settings.site.operators_file else ()
+    if policy.kind is SiteKind.CLINIC and backends.protocol == PROTOCOL_BHXH and not operators:
+        raise ConfigError("is needed with the BHXH gateway: every lookup names the staff member (name and CCCD) "
+                          "doing it", key="site.operators_file")
     entitlement = Entitlement(store, backends.insurance, backends.licensing, cache_ttl_s=settings.backends.cache_ttl_s)
     return DeskService(store=store, entitlement=entitlement, policy=policy, audit=audit, chip_reader=chip_reader,
-                       hub=hub, receipt_key=receipt_key, on_recorded=on_recorded)
+                       hub=hub, receipt_key=receipt_key, on_recorded=on_recorded, operators=operators)
 
 
 # --- the agent -----------------------------------------------------------------------------------------
@@ -298,7 +369,8 @@ class Agent:
             state = "offline" if self.syncer.last_error else "online"
         backend = {"state": state, "last_sync_error": self.syncer.last_error}
         return {"readers": cards.to_json(), "camera": dict(self.worker.camera_state), "backend": backend,
-                "sync": sync, "site_profile": str(self.service.profile), "operator": self.audit.operator,
+                "sync": sync, "site_profile": str(self.service.profile),
+                "operator": operators_view(self.service.sign_in),
                 "banners": self.page_config.get("banners", [])}
 
     def sync_status(self) -> dict[str, Any]:
@@ -340,9 +412,11 @@ def build_agent(
                                 chip_reader=chip_reader or load_chip_reader(settings), hub=Hub(),
                                 receipt_key=open_receipt_key(settings), on_recorded=sync_thread.wake)
         worker = ReaderWorker(service, cards=cards, qr_codes=qr_codes)
+        needs_identity = service.policy.kind is SiteKind.CLINIC and backends.protocol == PROTOCOL_BHXH
         agent = Agent(settings=settings, token=token or settings.api.token or new_token(), store=store, audit=audit,
                       service=service, worker=worker, cards=cards, syncer=syncer, sync_thread=sync_thread,
-                      backends=backends, page_config={"language": settings.site.language, **(page_config or {})})
+                      backends=backends, page_config={"language": settings.site.language,
+                                                      "lookup_needs_identity": needs_identity, **(page_config or {})})
         agent.api = create_api(service, token=agent.token, allowed_origins=settings.api.allowed_origins,
                                status=agent.status, sync_status=agent.sync_status, page_config=agent.page_config)
         return agent

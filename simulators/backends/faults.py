@@ -20,19 +20,22 @@ class FaultSettingError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class Faults:
     latency_ms: float = 0.0  # added before every service answer
+    latency_max_ms: float = 0.0  # when above latency_ms: each answer waits a random time between the two
     error_rate: float = 0.0  # share of requests answered with ``error_status`` (not processed)
     error_status: int = 503
+    retry_after_s: float = 0.0  # sent as Retry-After with an injected 429 or 503 when above 0
     timeout_rate: float = 0.0  # share of requests that hang ``hang_s`` and then lose the connection
     hang_s: float = 30.0
     malformed_rate: float = 0.0  # share answered 200 with a body that is not valid JSON (not processed)
     ack_loss_rate: float = 0.0  # share processed, then the connection dropped before the answer
     down: bool = False  # every service request: the connection is reset without an answer
+    gateway_transient_rate: float = 0.0  # share of gateway card checks answered 101 (HTTP 200) or 500 (HTTP 500)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-_RATES = ("error_rate", "timeout_rate", "malformed_rate", "ack_loss_rate")
+_RATES = ("error_rate", "timeout_rate", "malformed_rate", "ack_loss_rate", "gateway_transient_rate")
 
 
 def updated(current: Faults, changes: Mapping[str, Any]) -> Faults:
@@ -54,6 +57,6 @@ def updated(current: Faults, changes: Mapping[str, Any]) -> Faults:
             raise FaultSettingError(f"{name} must be between 0 and 1")
     if not 400 <= int(result.error_status) <= 599:
         raise FaultSettingError("error_status must be an HTTP error status (400-599)")
-    if result.latency_ms < 0 or result.hang_s < 0:
-        raise FaultSettingError("latency_ms and hang_s must not be negative")
+    if result.latency_ms < 0 or result.latency_max_ms < 0 or result.hang_s < 0 or result.retry_after_s < 0:
+        raise FaultSettingError("latency_ms, latency_max_ms, hang_s and retry_after_s must not be negative")
     return dataclasses.replace(result, error_status=int(result.error_status))

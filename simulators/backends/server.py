@@ -13,6 +13,9 @@ and its received events). Every service request needs ``Authorization: Bearer <t
   ``POST /licensing/v1/sessions/{sid}/candidates/search``: exam sessions, rosters, one candidate;
 - ``POST /licensing/v1/sessions/{sid}/checkins``, ``/licensing/v1/notary-records`` and
   ``/licensing/v1/events/batch``: candidate check-ins and notary identity-verification records;
+- ``POST /his/v1/events/batch``: the mock hospital information system's check-in webhook;
+- ``POST /api/token/take`` and ``POST /api/egw/KQNhanLichSuKCB2024``: the BHXH gateway's own dialect
+  (:mod:`.gateway`): no bearer token, the gateway's login and its credentials in the query string;
 - ``GET /_admin/events``, ``GET|PUT|DELETE /_admin/faults``, ``POST /_admin/reset``,
   ``GET /_admin/samples``: for tests and demos (never subject to faults).
 
@@ -35,6 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from simulators.backends.data import World, build_world
 from simulators.backends.faults import Faults, FaultSettingError, updated
+from simulators.backends.gateway import CARD_CHECK_PATH, LOGIN_PATH, TOKEN_LIFE_S, Gateway
 from simulators.backends.services import Answer, Services
 
 HOST = "127.0.0.1"  # test-only listener: loopback, always
@@ -47,9 +51,12 @@ class MockBackends:
     """Both mock services on one loopback port. Usable as a context manager."""
 
     def __init__(self, *, seed: int = 2024, token: str = "test-token", port: int = 0,  # noqa: S107
-                 today: date | None = None, world: World | None = None) -> None:
+                 today: date | None = None, world: World | None = None, token_life_s: float = TOKEN_LIFE_S,
+                 gateway_accounts: dict[str, str] | None = None, staff: dict[str, str] | None = None) -> None:
         self.token = token
         self.services = Services(world or build_world(seed, today=today))
+        self.gateway = Gateway(self.services.world, seed=seed, accounts=gateway_accounts, staff=staff,
+                               token_life_s=token_life_s)
         self._requested_port = port
         self._port = 0
         self._faults = Faults()
@@ -118,6 +125,16 @@ class MockBackends:
         return f"{self.url}/licensing"
 
     @property
+    def gateway_url(self) -> str:
+        """Where the BHXH gateway's dialect is served (``bhxh_url``)."""
+        return self.url
+
+    @property
+    def his_url(self) -> str:
+        """The mock HIS's check-in webhook (``[his] webhook_url``)."""
+        return f"{self.url}/his/v1/events/batch"
+
+    @property
     def world(self) -> World:
         return self.services.world
 
@@ -149,6 +166,18 @@ class MockBackends:
     def _roll(self) -> float:
         with self._lock:
             return self._fault_rng.random()
+
+    def _latency_s(self) -> float:
+        """This answer's delay: ``latency_ms``, or a random one up to ``latency_max_ms``."""
+        faults = self._faults
+        spread = max(0.0, faults.latency_max_ms - faults.latency_ms)
+        return (faults.latency_ms + spread * self._roll()) / 1000 if faults.latency_ms or spread else 0.0
+
+    def _injected_error(self) -> Answer:
+        faults = self._faults
+        headers = {"Retry-After": f"{faults.retry_after_s:.0f}"} if (
+            faults.retry_after_s and faults.error_status in (429, 503)) else {}
+        return Answer(faults.error_status, {"error": "injected fault"}, headers)
 
     def _track(self, connection: socket.socket, add: bool) -> None:
         with self._lock:
@@ -218,6 +247,9 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         segments = [s for s in parts.path.split("/") if s]
         body, body_problem = self._read_body(method)
+        if method == "POST" and tuple(segments) in (LOGIN_PATH, CARD_CHECK_PATH):
+            self._gateway(tuple(segments), parse_qs(parts.query), body, body_problem)
+            return
         if not self._authorised():
             self._send(Answer(401, {"error": "missing or wrong bearer token"}))
             return
@@ -230,7 +262,8 @@ class _Handler(BaseHTTPRequestHandler):
         if faults.down or backends._stopping.is_set():
             self._drop()
             return
-        if faults.latency_ms and backends._stopping.wait(faults.latency_ms / 1000):
+        latency = backends._latency_s()
+        if latency and backends._stopping.wait(latency):
             self._drop()
             return
         roll = backends._roll()
@@ -240,7 +273,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         roll -= faults.timeout_rate
         if roll < faults.error_rate:
-            self._send(Answer(faults.error_status, {"error": "injected fault"}))
+            self._send(backends._injected_error())
             return
         roll -= faults.error_rate
         if roll < faults.malformed_rate:
@@ -254,6 +287,39 @@ class _Handler(BaseHTTPRequestHandler):
             self._drop()
             return
         self._send(answer)
+
+    def _gateway(self, path: tuple[str, ...], query: dict[str, list[str]], body: Any, problem: str | None) -> None:
+        """The BHXH gateway's endpoints: its own authentication, the same fault controls."""
+        backends = self.server.backends
+        faults = backends.faults
+        if faults.down or backends._stopping.is_set():
+            self._drop()
+            return
+        latency = backends._latency_s()
+        if latency and backends._stopping.wait(latency):
+            self._drop()
+            return
+        roll = backends._roll()
+        if roll < faults.timeout_rate:
+            backends._stopping.wait(faults.hang_s)
+            self._drop()
+            return
+        roll -= faults.timeout_rate
+        if roll < faults.error_rate:
+            self._send(backends._injected_error())
+            return
+        if problem is not None or not isinstance(body, dict):
+            self._send(Answer(200, {"maKetQua": "205", "ghiChu": "Lỗi sai định dạng tham số."}))
+            return
+        gateway = backends.gateway
+        if path == LOGIN_PATH:
+            self._send(gateway.login(body))
+            return
+        if backends._roll() < faults.gateway_transient_rate:
+            self._send(Answer(500, {"maKetQua": "500", "ghiChu": "Lỗi hệ thống."}) if backends._roll() < 0.5
+                       else Answer(200, {"maKetQua": "101", "ghiChu": "Lỗi server."}))
+            return
+        self._send(gateway.card_check({k: v[0] for k, v in query.items() if v}, body))
 
     def _read_body(self, method: str) -> tuple[Any, str | None]:
         if method in ("GET", "DELETE"):
@@ -269,6 +335,11 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         if not raw:
             return {}, None
+        if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            try:
+                return {k: v[0] for k, v in parse_qs(raw.decode("utf-8"), strict_parsing=True).items()}, None
+            except (UnicodeDecodeError, ValueError):
+                return None, "body is not a valid form"
         try:
             return json.loads(raw), None
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -281,11 +352,13 @@ class _Handler(BaseHTTPRequestHandler):
         return scheme.lower() == "bearer" and secrets.compare_digest(given.strip().encode(), token.encode())
 
     def _send(self, answer: Answer) -> None:
-        self._send_raw(answer.status, json.dumps(answer.body, ensure_ascii=False).encode("utf-8"))
+        self._send_raw(answer.status, json.dumps(answer.body, ensure_ascii=False).encode("utf-8"), answer.headers)
 
-    def _send_raw(self, status: int, payload: bytes) -> None:
+    def _send_raw(self, status: int, payload: bytes, headers: Any = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
@@ -324,6 +397,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return services.post_one("licensing", body, implied_type="notary_record")
             case "POST", ["licensing", "v1", "events", "batch"]:
                 return services.post_batch("licensing", body)
+            case "POST", ["his", "v1", "events", "batch"]:
+                return services.post_batch("his", body)
         return Answer(404, {"error": "no such endpoint"})
 
     def _admin(self, method: str, segments: list[str], query: dict[str, list[str]], body: Any) -> Answer:
@@ -348,6 +423,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return Answer(200, backends.faults.to_json())
             case "POST", ["reset"]:
                 backends.reset()
+                return Answer(200, {"ok": True})
+            case "POST", ["gateway", "expire-tokens"]:
+                backends.gateway.expire_tokens()
                 return Answer(200, {"ok": True})
             case "GET", ["samples"]:
                 return Answer(200, backends.services.samples())

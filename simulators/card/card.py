@@ -3,8 +3,10 @@ Vietnamese chip ID card does, from a :class:`~simulators.card.image.CardImage`.
 
 It implements the ISO/IEC 7816-4 file system of an eMRTD (Doc 9303-10 §3: SELECT by AID, SELECT MF,
 SELECT EF by FID, READ BINARY B0 with offset or short EF identifier and B1 with DO'54'/DO'53', short and
-extended length), the access rules of Doc 9303-11 §4.2-4.4 (EF.CardAccess before access control,
-everything else after it, DG3/DG4 never), the card side of BAC, PACE, secure messaging, Chip
+extended length), a real chip's limits (the largest command and response APDU, announced in EF.ATR/INFO,
+ISO/IEC 7816-4 §12.7.1; short EF identifiers per DF, Doc 9303-10 §4.6), the access rules of Doc 9303-11
+§4.2-4.4 (EF.CardAccess before access control, everything else after it, DG3/DG4 never; BAC in the
+selected eMRTD application unless a profile accepts it anywhere), the card side of BAC, PACE, secure messaging, Chip
 Authentication and Active Authentication (sibling modules), plain extra applications such as an NFC
 Forum Type 4 tag, the quirks of :class:`~simulators.card.image.CardBehaviour`, injected
 :class:`~simulators.card.faults.Faults`, and a running estimate of the same exchange on a real reader
@@ -56,7 +58,7 @@ from simulators.card import pace as pace_module
 from simulators.card.active_auth import CHALLENGE_LENGTH, ActiveAuthCard, ActiveAuthError
 from simulators.card.bac import BacCard, BacError, BacKeys
 from simulators.card.chip_auth import ChipAuthCard, ChipAuthError
-from simulators.card.faults import CardGoneError, Faults
+from simulators.card.faults import CardGoneError, Faults, ResponseLostError
 from simulators.card.image import FID_CARD_ACCESS, CardImage, fid_of_dg
 from simulators.card.link import LinkModel
 from simulators.card.pace import PaceChip, PaceError
@@ -67,6 +69,11 @@ FID_MF = 0x3F00
 FID_EF_DIR = 0x2F00
 FID_EF_ATR_INFO = 0x2F01
 MF_FIDS = frozenset({FID_CARD_ACCESS, FID_EF_DIR, FID_EF_ATR_INFO})
+# Short EF identifiers (ISO/IEC 7816-4 §7.4.2: relative to the current DF). In the MF: EF.CardAccess 1C and
+# EF.DIR 1E (Doc 9303-10 §3.11, ISO/IEC 7816-4 §12.2.1); EF.ATR/INFO has none here. In the eMRTD
+# application: DGn is n, EF.SOD 1D, EF.COM 1E (Doc 9303-10 §4.6).
+SFI_MF = {0x1C: FID_CARD_ACCESS, 0x1E: FID_EF_DIR}
+SFI_EMRTD = {**{number: 0x0100 + number for number in range(1, 17)}, 0x1D: 0x011D, 0x1E: 0x011E}
 
 CLA_CHAINING_BIT = 0x10
 EXTENDED_MAX_RESPONSE = 65536
@@ -162,6 +169,9 @@ class SimulatedCard:
         self.powered = False
         self.apdu_count = 0
         self.link_estimate_ms = 0.0
+        # Take the modelled link time for real (sleep it): a benchmark then sees a read as long as a real
+        # reader's, and what the desk does meanwhile (the lookup started after DG13) is measured, not guessed.
+        self.real_time = False
         self._session: CardSession | None = None
         self._pace: PaceChip | None = None
         self._df: object = MF
@@ -235,7 +245,13 @@ class SimulatedCard:
             response = self._process(bytes(apdu), ops)
             self.faults.count_answered()
             self.apdu_count += 1
-            self.link_estimate_ms += self.link.estimate_ms(len(apdu), len(response), ops)
+            spent_ms = self.link.estimate_ms(len(apdu), len(response), ops)
+            self.link_estimate_ms += spent_ms
+            if self.real_time:
+                self._sleep(spent_ms / 1000.0)
+            if self.faults.take_response_loss():
+                # the card executed the command (and counted it under secure messaging); its answer is lost
+                raise ResponseLostError(len(response))
             return response
 
     def _process(self, raw: bytes, ops: collections.Counter[str]) -> bytes:
@@ -245,7 +261,12 @@ class SimulatedCard:
             return SW_WRONG_LENGTH.to_bytes(2, "big")
         if command.extended and not self.behaviour.supports_extended_length:
             return SW_WRONG_LENGTH.to_bytes(2, "big")
-        wire_limit = EXTENDED_MAX_RESPONSE if command.extended else SHORT_MAX_LE
+        if command.extended and len(raw) > self.behaviour.max_command_apdu:
+            return SW_WRONG_LENGTH.to_bytes(2, "big")  # more than its buffer takes
+        # The largest response data field one APDU carries: 256 short, the card's buffer less SW1-SW2 extended
+        wire_limit = (
+            min(EXTENDED_MAX_RESPONSE, self.behaviour.max_response_apdu - 2) if command.extended else SHORT_MAX_LE
+        )
         session = self._session
         if is_protected(command.cla):
             if session is None:
@@ -392,11 +413,21 @@ class SimulatedCard:
         self._ef = fid
         return fid, files[fid]
 
+    def _short_ef(self, sfi: int) -> int | None:
+        """The file a short EF identifier names in the current DF (None: no such file here)."""
+        if self._df == MF:
+            return SFI_MF.get(sfi)
+        if self._df == EMRTD:
+            return SFI_EMRTD.get(sfi)
+        return None
+
     def _read_binary(self, command: CommandApdu, limit: int, ops: collections.Counter[str]) -> _Answer:
         if command.p1 & 0x80:
-            if command.p1 & 0x60:
+            if command.p1 & 0x60 or not self.behaviour.supports_sfi:
                 return _sw(SW_INCORRECT_P1P2)
-            target: int | None = 0x0100 | (command.p1 & 0x1F)  # short EF identifier (Doc 9303-10 §3.6.2)
+            target: int | None = self._short_ef(command.p1 & 0x1F)  # short EF identifier (Doc 9303-10 §3.6.2)
+            if target is None:
+                return _sw(SW_FILE_NOT_FOUND)
             offset = command.p2
         else:
             target = self._ef
@@ -415,7 +446,11 @@ class SimulatedCard:
         if reference == 0:
             target = self._ef
         elif reference < 0x20:
-            target = 0x0100 | reference
+            if not self.behaviour.supports_sfi:
+                return _sw(SW_INCORRECT_P1P2)
+            target = self._short_ef(reference)
+            if target is None:
+                return _sw(SW_FILE_NOT_FOUND)
         else:
             target = reference
         try:
@@ -488,7 +523,7 @@ class SimulatedCard:
             return _sw(SW_INS_NOT_SUPPORTED)
         if command.p1 or command.p2:
             return _sw(SW_INCORRECT_P1P2)
-        if self._df != EMRTD:
+        if self._df != EMRTD and self.behaviour.bac_needs_application:
             self._bac.forget_challenge()
             return _sw(SW_CONDITIONS_NOT_SATISFIED)  # §4.2 step 4: BAC runs in the eMRTD application
         ops["bac"] += 1

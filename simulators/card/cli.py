@@ -39,6 +39,8 @@ def register(subparsers: Any) -> None:
     card.add_argument("--vpcd-port", type=int, default=DEFAULT_PORT, help=f"vpcd port (default {DEFAULT_PORT})")
     card.add_argument("--seed", help="personalisation seed (default: the built-in one)")
     card.add_argument("--remove-after", type=int, metavar="N", help="leave the field after N APDUs of each insertion")
+    card.add_argument("--receive-limit", type=int, metavar="BYTES",
+                      help="a reader whose buffer takes at most BYTES of one response APDU (larger transfers fail)")
     card.add_argument("--removed", action="store_true", help="start with the card out of the field")
     card.add_argument("--trust-dir", type=Path, metavar="DIR", help="also write the test CSCAs and CRLs into DIR")
     card.set_defaults(handler=run_card)
@@ -127,6 +129,7 @@ def run_card(
         host=args.vpcd_host,
         port=args.vpcd_port,
         remove_after=args.remove_after,
+        receive_limit=getattr(args, "receive_limit", None),
         inserted=not args.removed,
         on_status=lambda text: say(f"card: {text}"),
     )

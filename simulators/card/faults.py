@@ -1,7 +1,9 @@
 """Faults a test or an operator can inject into the simulated card while it runs: the card leaving
 the field after a given number of APDUs (the tearing that ISO/IEC 14443 readers see when a citizen
-pulls the card away), a corrupted secure-messaging MAC on the next or on every response, a chosen
-status word answered to a chosen command, and an artificial delay before each answer.
+pulls the card away), a response lost after the card executed the command (a reader or PC/SC stack
+failing the transfer, the card still on the reader), a corrupted secure-messaging MAC on the next or on
+every response, a chosen status word answered to a chosen command, and an artificial delay before each
+answer.
 
 The :class:`Faults` object is shared, mutable state: the card reads it on every APDU, so whoever holds
 it (a test, the vpcd bridge's control channel) may change it between APDUs. The card consumes one-shot
@@ -12,6 +14,17 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+
+
+class ResponseLostError(Exception):
+    """The card answered, but its response never reached the host: raised by
+    :meth:`simulators.card.card.SimulatedCard.process` for a ``lose_response`` fault. The in-process
+    transport turns it into :class:`agent.errors.TransferError`; the vpcd bridge answers pcscd with a
+    response too short to be one, as a reader whose transfer failed does."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"a response of {size} bytes was lost")
+        self.size = size
 
 
 class CardGoneError(Exception):
@@ -52,6 +65,8 @@ class Faults:
     """What goes wrong next. Every field may be changed while the card runs."""
 
     remove_after_apdus: int | None = None  # answer this many more APDUs, then leave the field
+    lose_response_after_apdus: int | None = None  # answer this many more APDUs, then lose the next response
+    lose_next_response: bool = False
     corrupt_next_mac: bool = False  # flip a bit of DO'8E' in the next protected response
     corrupt_every_mac: bool = False
     injections: list[SwInjection] = dataclasses.field(default_factory=list)
@@ -89,6 +104,19 @@ class Faults:
         with self.lock:
             if self.remove_after_apdus is not None:
                 self.remove_after_apdus -= 1
+            if self.lose_response_after_apdus is not None:
+                self.lose_response_after_apdus -= 1
+
+    def take_response_loss(self) -> bool:
+        """True when the response the card just computed must be lost (one-shot)."""
+        with self.lock:
+            if self.lose_next_response:
+                self.lose_next_response = False
+                return True
+            if self.lose_response_after_apdus is not None and self.lose_response_after_apdus < 0:
+                self.lose_response_after_apdus = None
+                return True
+            return False
 
     def take_mac_corruption(self) -> bool:
         with self.lock:

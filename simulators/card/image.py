@@ -13,6 +13,8 @@ from simulators.card.link import LinkModel  # the link model of a profile (e.g. 
 FID_CARD_ACCESS = 0x011C
 FID_COM = 0x011E
 FID_SOD = 0x011D
+FID_EF_DIR = 0x2F00
+FID_EF_ATR_INFO = 0x2F01
 
 
 def fid_of_dg(number: int) -> int:
@@ -63,6 +65,13 @@ class CardBehaviour:
     supports_bac: bool = True
     supports_extended_length: bool = True
     max_le: int = 65536  # the largest plain Le the card answers in one READ BINARY
+    # The largest response APDU (data and SW1-SW2) the card sends under extended length, and the largest
+    # command APDU it takes: a real chip's buffer, announced in EF.ATR/INFO (ISO/IEC 7816-4 §12.7.1).
+    max_response_apdu: int = 2048
+    max_command_apdu: int = 2048
+    atr_info: bool = True  # EF.ATR/INFO (2F01) in the MF, telling the lengths and capabilities above
+    supports_sfi: bool = True  # READ BINARY with a short EF identifier (P1 = 0x80 | SFI) selects the file
+    bac_needs_application: bool = True  # BAC only after SELECT of the eMRTD application (Doc 9303-11 §4.2)
     protected_fids: frozenset[int] = frozenset({0x0103, 0x0104})  # DG3, DG4: EAC only -> 6982
     pace_requires_parameter_id: bool = False  # 6A87 to MSE:Set AT without DO'84' (seen on real cards)
     answer_6cxx_on_wrong_le: bool = False  # 6Cxx (exact length) instead of data+6282 / 6700 on a wrong Le

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import ClassVar, Protocol
 
 from asn1crypto import algos, cms, core
+from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from Crypto.Hash import SHA256, SHA384, SHA512
 from Crypto.PublicKey import RSA
@@ -26,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from agent.errors import ConfigError, MrzFormatError
+from agent.icao import ec as ec_table
 from agent.icao import tlv
 from simulators.card.faces import FORMAT_JPEG2000, FaceImage
 from simulators.card.people import Person, mrz_transliterate
@@ -49,6 +51,7 @@ TAG_BIOMETRIC_GROUP = 0x7F61
 TAG_BIOMETRIC_TEMPLATE = 0x7F60
 TAG_BIOMETRIC_HEADER = 0xA1
 TAG_BIOMETRIC_DATA = 0x5F2E
+TAG_BIOMETRIC_DATA_CONSTRUCTED = 0x7F2E
 TAG_INSTANCE_COUNT = 0x02
 TAG_BHT_VERSION = 0x80
 TAG_BHT_TYPE = 0x81
@@ -243,6 +246,62 @@ def encode_dg2(face: FaceImage, sex: str) -> bytes:
     return tlv.encode(TAG_DG2, tlv.encode(TAG_BIOMETRIC_GROUP, group))
 
 
+# ISO/IEC 39794-5 as ICAO's application profile writes it (DER; context tags): the face image data block
+FORMAT_TYPE_FACE_39794 = 0x002A
+DG2_ENCODING_19794 = "19794-5"
+DG2_ENCODING_39794 = "39794-5"
+IMAGE_DATA_FORMAT_39794 = {"jpeg": 2, "jpeg2000": 3}  # ImageDataFormat: JPEG, JPEG 2000 lossy
+COLOUR_SPACE_39794_RGB24 = 2
+VERSION_39794_GENERATION = 3
+VERSION_39794_YEAR = 2019
+
+
+def _context(number: int, value: bytes, *, constructed: bool) -> bytes:
+    return tlv.encode((0xA0 if constructed else 0x80) | number, value)
+
+
+def _small_integer(value: int) -> bytes:
+    """The content octets of a non-negative DER INTEGER."""
+    return value.to_bytes(value.bit_length() // 8 + 1, "big")
+
+
+def face_image_data_block(face: FaceImage) -> bytes:
+    """FaceImageDataBlock [APPLICATION 5] { versionBlock [0], representationBlocks [1] } with one 2D
+    representation: its image [0] and image information [1] (data format, size, colour space), wrapped
+    in the [1] of the biometric data record choice, as ICAO's samples are."""
+    information = (
+        _context(0, _context(0, _small_integer(IMAGE_DATA_FORMAT_39794[face.image_format]), constructed=False),
+                 constructed=True)
+        + _context(7, _context(0, _small_integer(face.width), constructed=False)
+                   + _context(1, _small_integer(face.height), constructed=False), constructed=True)
+        + _context(9, _context(0, _small_integer(COLOUR_SPACE_39794_RGB24), constructed=False), constructed=True)
+    )  # fmt: skip
+    representation_2d = _context(0, face.data, constructed=False) + _context(1, information, constructed=True)
+    image_representation = _context(0, _context(0, representation_2d, constructed=True), constructed=True)
+    representation = tlv.encode(
+        0x30, _context(0, b"\x00", constructed=False) + _context(1, image_representation, constructed=True)
+    )
+    version = _context(0, _small_integer(VERSION_39794_GENERATION), constructed=False) + _context(
+        1, _small_integer(VERSION_39794_YEAR), constructed=False
+    )
+    block = tlv.encode(
+        0x65, _context(0, version, constructed=True) + _context(1, representation, constructed=True)
+    )
+    return _context(1, block, constructed=True)
+
+
+def encode_dg2_39794(face: FaceImage) -> bytes:
+    """DG2 with an ISO/IEC 39794-5 face (CBEFF format type 0x002A, constructed biometric data block 7F2E)."""
+    header = tlv.encode(TAG_BHT_FORMAT_OWNER, FORMAT_OWNER_ISO_SC37.to_bytes(2, "big")) + tlv.encode(
+        TAG_BHT_FORMAT_TYPE, FORMAT_TYPE_FACE_39794.to_bytes(2, "big")
+    )
+    template = tlv.encode(TAG_BIOMETRIC_HEADER, header) + tlv.encode(
+        TAG_BIOMETRIC_DATA_CONSTRUCTED, face_image_data_block(face)
+    )
+    group = tlv.encode(TAG_INSTANCE_COUNT, b"\x01") + tlv.encode(TAG_BIOMETRIC_TEMPLATE, template)
+    return tlv.encode(TAG_DG2, tlv.encode(TAG_BIOMETRIC_GROUP, group))
+
+
 def encode_dg3_empty() -> bytes:
     """DG3 with no fingerprint (the real one is EAC-protected and never read)."""
     return tlv.encode(TAG_DG3, tlv.encode(TAG_BIOMETRIC_GROUP, tlv.encode(TAG_INSTANCE_COUNT, b"\x00")))
@@ -361,6 +420,29 @@ def encode_security_infos(infos: Sequence[bytes]) -> bytes:
     return _set_der(infos)
 
 
+# --- EF.ATR/INFO (ISO/IEC 7816-4 §12.2.2, §12.1.1.9 card capabilities, §12.7.1 extended length info) ----
+
+TAG_CARD_CAPABILITIES = 0x47
+TAG_EXTENDED_LENGTH_INFO = 0x7F66
+CAPABILITIES_SELECTION = 0x80 | 0x10  # DF selection by full name (AID), by file identifier
+CAPABILITY_SHORT_EF = 0x04
+DATA_CODING_ONE_BYTE_UNITS = 0x01
+CAPABILITY_EXTENDED = 0x40  # extended Lc and Le fields
+CAPABILITY_EXTENDED_INFO = 0x20  # extended length information in EF.ATR/INFO
+
+
+def encode_atr_info(*, extended: bool, short_ef: bool, max_command: int, max_response: int) -> bytes:
+    """EF.ATR/INFO: the card capabilities (DO'47', three software function tables) and, for a card that
+    takes extended lengths, the largest command and response APDU (DO'7F66', two INTEGERs)."""
+    first = CAPABILITIES_SELECTION | (CAPABILITY_SHORT_EF if short_ef else 0)
+    third = (CAPABILITY_EXTENDED | CAPABILITY_EXTENDED_INFO) if extended else 0
+    content = tlv.encode(TAG_CARD_CAPABILITIES, bytes([first, DATA_CODING_ONE_BYTE_UNITS, third]))
+    if extended:
+        lengths = tlv.encode(0x02, _small_integer(max_command)) + tlv.encode(0x02, _small_integer(max_response))
+        content += tlv.encode(TAG_EXTENDED_LENGTH_INFO, lengths)
+    return content
+
+
 def encode_card_access(pace_infos: Sequence[bytes]) -> bytes:
     """EF.CardAccess: a bare SET OF SecurityInfo (no application tag)."""
     return encode_security_infos(pace_infos)
@@ -372,6 +454,30 @@ def encode_dg14(infos: Sequence[bytes]) -> bytes:
 
 def encode_dg15(public_key_spki: bytes) -> bytes:
     return tlv.encode(TAG_DG15, public_key_spki)
+
+
+def explicit_ec_spki(public_key_spki: bytes) -> bytes:
+    """The same EC public key with its curve given as explicit domain parameters (X9.62 / RFC 3279
+    SpecifiedECDomain, uncompressed base point), as many issuers write DG15 and CSCA keys. The curve's
+    constants come from the standardised table of agent.icao.ec (a low-level primitive shared with the host)."""
+    info = asn1_keys.PublicKeyInfo.load(public_key_spki)
+    curve = ec_table.CURVES_BY_OID[info["algorithm"]["parameters"].chosen.dotted]
+    size = curve.byte_length
+    domain = asn1_keys.SpecifiedECDomain(
+        {
+            "version": "ecdpVer1",
+            "field_id": {"field_type": "prime_field", "parameters": curve.p},
+            "curve": {"a": curve.a.to_bytes(size, "big"), "b": curve.b.to_bytes(size, "big")},
+            "base": b"\x04" + curve.gx.to_bytes(size, "big") + curve.gy.to_bytes(size, "big"),
+            "order": curve.n,
+            "cofactor": curve.h,
+        }
+    )
+    parameters = asn1_keys.ECDomainParameters(name="specified", value=domain)
+    explicit = asn1_keys.PublicKeyInfo(
+        {"algorithm": {"algorithm": "ec", "parameters": parameters}, "public_key": info["public_key"].native}
+    )
+    return bytes(explicit.dump())
 
 
 # --- EF.SOD (Doc 9303-10 §4.6.2, RFC 5652) -----------------------------------------------------------

@@ -20,11 +20,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from agent.errors import ConfigError
 from agent.icao import dh
 from simulators.card import lds_build
-from simulators.card.faces import face_image
+from simulators.card.faces import FaceImage, face_image
 from simulators.card.image import (
     AID_NDEF_TAG,
     FID_CARD_ACCESS,
     FID_COM,
+    FID_EF_ATR_INFO,
     FID_NDEF_CC,
     FID_NDEF_FILE,
     FID_SOD,
@@ -54,6 +55,12 @@ NDEF_WRITE_DENIED = 0xFF
 NDEF_TOKEN_URI_PREFIX = "https://vneid.invalid/t/"  # noqa: S105  (a URL, not a password)
 
 
+def _encode_dg2(profile: Profile, face: FaceImage, sex: str) -> bytes:
+    if profile.dg2_encoding == lds_build.DG2_ENCODING_39794:
+        return lds_build.encode_dg2_39794(face)
+    return lds_build.encode_dg2(face, sex)
+
+
 def personalise(person: Person, profile: Profile, *, seed: bytes = DEFAULT_SEED) -> CardImage:
     """The CardImage of ``person``'s card as ``profile`` describes it; keys and signatures from ``seed``."""
     if profile.kind == "ndef":
@@ -61,9 +68,8 @@ def personalise(person: Person, profile: Profile, *, seed: bytes = DEFAULT_SEED)
     files: dict[int, bytes] = {}
     dgs: dict[int, bytes] = {
         1: lds_build.encode_dg1(lds_build.person_mrz(person)),
-        2: lds_build.encode_dg2(
-            face_image(seed, person.index, profile.face_format, female=person.sex == "F"), person.sex
-        ),
+        2: _encode_dg2(profile, face_image(seed, person.index, profile.face_format, female=person.sex == "F"),
+                       person.sex),
         3: lds_build.encode_dg3_empty(),
         13: lds_build.encode_dg13(lds_build.dg13_fields(person)),
     }
@@ -71,6 +77,14 @@ def personalise(person: Person, profile: Profile, *, seed: bytes = DEFAULT_SEED)
     pace_infos = [lds_build.pace_info(setup.protocol_oid, setup.parameter_id) for setup in profile.pace]
     if pace_infos:
         files[FID_CARD_ACCESS] = lds_build.encode_card_access(pace_infos)
+    behaviour = profile.behaviour
+    if behaviour.atr_info:
+        files[FID_EF_ATR_INFO] = lds_build.encode_atr_info(
+            extended=behaviour.supports_extended_length,
+            short_ef=behaviour.supports_sfi,
+            max_command=behaviour.max_command_apdu,
+            max_response=behaviour.max_response_apdu,
+        )
 
     chip_auth: ChipAuthKey | None = None
     dg14_infos = list(pace_infos)
@@ -93,7 +107,10 @@ def personalise(person: Person, profile: Profile, *, seed: bytes = DEFAULT_SEED)
     active_auth_hash: str | None = None  # None: the card's default (SHA-1 for RSA, ISO 9796-2)
     if profile.aa_key_kind is not None:
         genuine_key = derive_key(seed, f"card/{person.id_number}/aa", profile.aa_key_kind)
-        dgs[15] = lds_build.encode_dg15(public_key_spki(genuine_key))
+        spki = public_key_spki(genuine_key)
+        if profile.aa_explicit_parameters:
+            spki = lds_build.explicit_ec_spki(spki)
+        dgs[15] = lds_build.encode_dg15(spki)
         if isinstance(genuine_key, ec.EllipticCurvePrivateKey):
             dg14_infos.append(lds_build.active_authentication_info(lds_build.OID_ECDSA_PLAIN_SHA256))
             active_auth_hash = "SHA-256"

@@ -17,6 +17,8 @@ from simulators.card.lds_build import (
     CA_DH_AES_128,
     CA_ECDH_3DES,
     CA_ECDH_AES_128,
+    DG2_ENCODING_19794,
+    DG2_ENCODING_39794,
     PACE_DH_GM_AES_128,
     PACE_ECDH_GM_AES_128,
     PACE_ECDH_GM_AES_256,
@@ -40,6 +42,8 @@ PACE_CCCD = PaceSetup(PACE_ECDH_GM_AES_128, PARAMETER_ID_BRAINPOOL_P256)
 # (docs/reference/worked-examples.md "Read sizes under secure messaging"): 223 bytes with AES, 231 with 3DES.
 SHORT_MAX_LE_AES = 223
 SHORT_MAX_LE_3DES = 231
+# Response and command APDUs of the "generous" card: the largest extended length allows (65536 + SW)
+GENEROUS_RESPONSE_APDU = 65538
 
 
 TAMPERABLE_DGS = (1, 2, 13, 14, 15)
@@ -60,7 +64,9 @@ class Profile:
     ca_parameter_id: int = PARAMETER_ID_BRAINPOOL_P256
     ca_key_id: int | None = None
     aa_key_kind: str | None = "rsa-1024"  # DG15 key: "rsa-1024", "rsa-2048", "ec-bp256", ...; None: no AA
+    aa_explicit_parameters: bool = False  # an EC DG15 key written with explicit domain parameters
     face_format: str = FORMAT_JPEG
+    dg2_encoding: str = DG2_ENCODING_19794  # or ISO/IEC 39794-5, the encoding of new documents
     tamper_dg: int | None = None  # change one byte of this DG after the SOD was signed
     corrupt_sod_signature: bool = False
     clone: bool = False  # files of the genuine card, but other CA and AA private keys
@@ -117,11 +123,44 @@ def access_data(person: Person) -> AccessData:
 def _profiles() -> dict[str, Profile]:
     normal = Profile(
         "normal",
-        "CCCD as issued: PACE-CAN/MRZ (ECDH-GM AES-128, brainpoolP256r1) and BAC, extended length, "
-        "ECDSA-signed SOD, EC Chip Authentication key, RSA Active Authentication key",
+        "CCCD as issued: PACE-CAN/MRZ (ECDH-GM AES-128, brainpoolP256r1) and BAC, extended length with "
+        "responses of at most 2 KB and EF.ATR/INFO saying so, short EF identifiers, ECDSA-signed SOD, EC Chip "
+        "Authentication key, RSA Active Authentication key",
     )
     profiles = [
         normal,
+        dataclasses.replace(
+            normal,
+            name="generous",
+            description="the simulator's first card: one READ BINARY answers up to 64 KB (all of DG2), no "
+            "EF.ATR/INFO; more generous than any real chip",
+            behaviour=CardBehaviour(max_response_apdu=GENEROUS_RESPONSE_APDU, max_command_apdu=GENEROUS_RESPONSE_APDU,
+                                    atr_info=False),
+        ),
+        dataclasses.replace(
+            normal,
+            name="no-sfi",
+            description="an older chip: no short EF identifiers (READ BINARY with P1 bit 8 answers 6A86) and no "
+            "EF.ATR/INFO; every file is selected by its identifier",
+            behaviour=CardBehaviour(supports_sfi=False, atr_info=False),
+        ),
+        dataclasses.replace(
+            normal,
+            name="bac-any-order",
+            person_index=10,
+            description="BAC only (no PACE), accepted before or after SELECT of the eMRTD application "
+            "(the default card, like Doc 9303-11 §4.2, wants the application selected first)",
+            pace=(),
+            behaviour=CardBehaviour(bac_needs_application=False),
+        ),
+        dataclasses.replace(
+            normal,
+            name="bac-after-select",
+            person_index=11,
+            description="BAC only (no PACE), refused unless the eMRTD application is selected first (6985)",
+            pace=(),
+            behaviour=CardBehaviour(bac_needs_application=True),
+        ),
         dataclasses.replace(
             normal,
             name="refuse-pace-mrz",
@@ -154,7 +193,7 @@ def _profiles() -> dict[str, Profile]:
             "short APDUs; Chip Authentication ECDH with 3DES",
             pace=(),
             ca_protocol_oid=CA_ECDH_3DES,
-            behaviour=CardBehaviour(supports_extended_length=False, max_le=SHORT_MAX_LE_3DES),
+            behaviour=CardBehaviour(supports_extended_length=False, max_le=SHORT_MAX_LE_3DES, atr_info=False),
         ),
         dataclasses.replace(
             normal,
@@ -188,7 +227,7 @@ def _profiles() -> dict[str, Profile]:
             pace=(),
             ca_protocol_oid=CA_DH_3DES,
             ca_parameter_id=PARAMETER_ID_MODP_1024_160,
-            behaviour=CardBehaviour(supports_extended_length=False, max_le=SHORT_MAX_LE_3DES),
+            behaviour=CardBehaviour(supports_extended_length=False, max_le=SHORT_MAX_LE_3DES, atr_info=False),
         ),
         dataclasses.replace(
             normal,
@@ -215,10 +254,27 @@ def _profiles() -> dict[str, Profile]:
         ),
         dataclasses.replace(
             normal,
+            name="face-39794-5",
+            person_index=9,
+            description="DG2 in ISO/IEC 39794-5 (ICAO application profile, as new documents carry it), JPEG 2000",
+            face_format=FORMAT_JPEG2000,
+            dg2_encoding=DG2_ENCODING_39794,
+        ),
+        dataclasses.replace(
+            normal,
             name="ec-aa",
             person_index=5,
             description="Active Authentication with an ECDSA brainpoolP256r1 key (ActiveAuthenticationInfo in DG14)",
             aa_key_kind="ec-bp256",
+        ),
+        dataclasses.replace(
+            normal,
+            name="ec-aa-explicit",
+            person_index=12,
+            description="Active Authentication with an ECDSA brainpoolP256r1 key whose DG15 gives the curve as "
+            "explicit domain parameters",
+            aa_key_kind="ec-bp256",
+            aa_explicit_parameters=True,
         ),
     ]
     profiles += [
@@ -322,6 +378,10 @@ def profile_summary(profile: Profile, seed: bytes = DEFAULT_SEED) -> dict[str, A
         "refuses_pace_mrz": behaviour.refuse_pace_mrz,
         "extended_length": behaviour.supports_extended_length,
         "max_le": behaviour.max_le,
+        "max_response_apdu": behaviour.max_response_apdu if behaviour.supports_extended_length else 258,
+        "ef_atr_info": behaviour.atr_info,
+        "short_ef_identifiers": behaviour.supports_sfi,
+        "bac_needs_application": behaviour.bac_needs_application,
         "signer": profile.signer if profile.kind == "cccd" else None,
         "digest": profile.digest if profile.kind == "cccd" else None,
         "chip_authentication": profile.ca_protocol_oid,

@@ -8,6 +8,12 @@ the card means closing the socket.
 
 Latency: TCP_NODELAY once, TCP_QUICKACK before every recv, and each answer sent in one write (length and
 payload together), or Nagle's algorithm meets delayed ACKs and every APDU costs about 40 ms.
+
+A reader that fails a transfer: ``receive_limit`` is the largest response APDU the simulated reader
+receives (a real reader's buffer, or a PC/SC layer that takes no more than 8 KB); a larger response,
+or one the card's ``lose_response`` fault drops, reaches pcscd as a one-byte answer, which vpcd passes
+on as a transfer that returned no response APDU (as drivers report a failed transfer). vpcd offers no
+way to make pcscd return an error code (a zero-length answer stalls it), so that is the closest model.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from simulators.card.faults import CardGoneError
+from simulators.card.faults import CardGoneError, ResponseLostError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 35963
@@ -28,6 +34,7 @@ VPCD_CTRL_RESET = 2
 VPCD_CTRL_ATR = 4
 LENGTH_SIZE = 2
 SW_NO_PRECISE_DIAGNOSIS = b"\x6f\x00"
+FAILED_TRANSFER = b"\x6f"  # one byte: no response APDU, what a failed transfer gives the host
 IDLE_POLL_SECONDS = 0.2
 
 log = logging.getLogger(__name__)
@@ -85,6 +92,7 @@ class VpcdBridge:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         remove_after: int | None = None,
+        receive_limit: int | None = None,
         reconnect_interval: float = 0.2,
         inserted: bool = True,
         on_status: Callable[[str], None] | None = None,
@@ -94,6 +102,8 @@ class VpcdBridge:
         self.host = host
         self.port = port
         self.remove_after = remove_after
+        self.receive_limit = receive_limit
+        self.transfer_failures = 0
         self.reconnect_interval = reconnect_interval
         self._on_status = on_status
         self._connect = connect
@@ -300,9 +310,15 @@ class VpcdBridge:
             response = self.card.process(message)
         except CardGoneError:
             raise
+        except ResponseLostError:
+            response = FAILED_TRANSFER
+            self.transfer_failures += 1
         except Exception:  # a bug in the card must look like a card error, not kill the link
             log.exception("simulated card failed on an APDU")
             response = SW_NO_PRECISE_DIAGNOSIS
+        if self.receive_limit is not None and len(response) > self.receive_limit:
+            response = FAILED_TRANSFER  # the reader could not take it
+            self.transfer_failures += 1
         self.apdu_count += 1
         self.total_apdus += 1
         return response

@@ -5,7 +5,8 @@ and a desk service built on a real store and audit log in a temporary folder."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,17 @@ from typing import Any
 from agent.audit import AuditKeys, AuditLog
 from agent.errors import AgentError, BackendUnavailableError, OperationCancelledError
 from agent.icao.apdu import ResponseApdu
-from agent.models import BackendCheck, ChipEvidence, ExamSessionInfo, Identity, Roster, RosterEntry, Status
+from agent.models import (
+    BackendCheck,
+    ChipEvidence,
+    ExamSessionInfo,
+    Identity,
+    InsuranceQuery,
+    Operator,
+    Roster,
+    RosterEntry,
+    Status,
+)
 from agent.ports import ChipKeys, ChipRead, ReadStats
 from agent.receipt import ReceiptKey
 from agent.service.desk import DeskService
@@ -49,9 +60,12 @@ class FakeInsurance:
         self.statuses = statuses if statuses is not None else {ID_HANG: "valid", ID_BINH: "expired"}
         self.down = False
         self.calls = 0
+        self.queries: list[InsuranceQuery] = []
 
-    def lookup(self, id_number: str) -> BackendCheck:
+    def lookup(self, query: InsuranceQuery) -> BackendCheck:
         self.calls += 1
+        self.queries.append(query)
+        id_number = query.card_number
         if self.down:
             raise BackendUnavailableError("insurance portal: connection refused")
         status = self.statuses.get(id_number, "not_found")
@@ -119,6 +133,7 @@ class FakeCard:
     """What the fake reader 'reads' (a CardConnection): a chip read, or an error raised during the read."""
 
     read: ChipRead | AgentError
+    fails_after_identity: AgentError | None = None  # e.g. the card pulled once DG13 is in
     closed: bool = False
     reader: str = "Fake reader"
     extended_length_possible: bool = True
@@ -136,21 +151,34 @@ class FakeCard:
 class FakeChipReader:
     """A ChipReader answering what the FakeCard holds, recording the keys it was given."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, checks_take_s: float = 0.0) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.checks_take_s = checks_take_s
 
     def read(self, connection: FakeCard, keys: ChipKeys, *, transaction_id: str,
              progress: Callable[[str, int, int], None] | None = None,
-             cancel: Callable[[], bool] | None = None) -> ChipRead:
+             cancel: Callable[[], bool] | None = None,
+             on_identity: Callable[[Identity], None] | None = None,
+             on_face: Callable[[bytes], None] | None = None) -> ChipRead:
+        """As the real read: DG13 (the identity told), then DG2 (the face told), then the checks."""
         self.calls.append({"id_number": keys.id_number, "mrz": keys.mrz, "transaction_id": transaction_id})
+        read = connection.read
+        if on_identity is not None and isinstance(read, ChipRead):
+            on_identity(read.identity)
+        if connection.fails_after_identity is not None:
+            raise connection.fails_after_identity
         if progress is not None:
             progress("DG2", 1000, 20000)
             progress("DG2", 20000, 20000)
+        if on_face is not None and isinstance(read, ChipRead) and read.face_image:
+            on_face(read.face_image)
         if cancel is not None and cancel():
             raise OperationCancelledError("cancelled")
-        if isinstance(connection.read, AgentError):
-            raise connection.read
-        return connection.read
+        if isinstance(read, AgentError):
+            raise read
+        if self.checks_take_s:
+            time.sleep(self.checks_take_s)  # the rest of the read, while a lookup started ahead goes on
+        return read
 
 
 @dataclasses.dataclass
@@ -169,7 +197,8 @@ class Desk:
 
 
 def make_desk(folder: Path, profile: str = "clinic", *, insurance: FakeInsurance | None = None,
-              licensing: FakeLicensing | None = None, operator: str = "le-tan-01") -> Desk:
+              licensing: FakeLicensing | None = None, operator: str = "le-tan-01",
+              operators: Sequence[Operator] = (), monotonic: Callable[[], float] = time.monotonic) -> Desk:
     store = Store.open(folder / "agent.sqlite3", KeyFile(folder / "keys" / "store.key"))
     audit = AuditLog(folder / "audit.jsonl", AuditKeys(AUDIT_SECRET), operator=operator, site_id="bv-test")
     insurance = insurance or FakeInsurance()
@@ -177,5 +206,6 @@ def make_desk(folder: Path, profile: str = "clinic", *, insurance: FakeInsurance
     entitlement = Entitlement(store, insurance, licensing)
     chip = FakeChipReader()
     service = DeskService(store=store, entitlement=entitlement, policy=policy_for(profile), audit=audit,
-                          chip_reader=chip, hub=Hub(), receipt_key=ReceiptKey(RECEIPT_SEED))
+                          chip_reader=chip, hub=Hub(), receipt_key=ReceiptKey(RECEIPT_SEED), operators=operators,
+                          monotonic=monotonic)
     return Desk(service, store, audit, insurance, licensing, chip, folder)

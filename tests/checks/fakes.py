@@ -21,6 +21,7 @@ class Call:
     json: Any
     headers: dict[str, str]
     timeout: Any
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)  # params, data, stream ...
 
 
 class ScriptedSession:
@@ -28,8 +29,9 @@ class ScriptedSession:
         self.script = list(script)
         self.calls: list[Call] = []
 
-    def request(self, method: str, url: str, *, json: Any = None, headers: Any = None, timeout: Any = None) -> Any:
-        self.calls.append(Call(method, url, json, dict(headers or {}), timeout))
+    def request(self, method: str, url: str, *, json: Any = None, headers: Any = None, timeout: Any = None,
+                **options: Any) -> Any:
+        self.calls.append(Call(method, url, json, dict(headers or {}), timeout, options))
         if not self.script:
             raise AssertionError("the session was called more often than scripted")
         step = self.script.pop(0)

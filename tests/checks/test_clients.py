@@ -18,6 +18,7 @@ from agent.checks.insurance import InsuranceClient, parse_card
 from agent.checks.licensing import LicensingClient
 from agent.checks.uploader import BackendUploader
 from agent.errors import BackendRejectedError, BackendResponseError, BackendUnavailableError
+from agent.models import InsuranceQuery
 from simulators.backends.data import build_world
 from simulators.backends.server import MockBackends
 from tests.checks.fakes import ScriptedSession
@@ -200,7 +201,7 @@ def test_lookups_over_loopback(backends, world):
     insurance, licensing = clients(backends)
     for status in ("valid", "expired", "suspended", "not_found"):
         id_number = world.ids_with_status(status)[0]
-        assert insurance.lookup(id_number).status == status
+        assert insurance.lookup(InsuranceQuery(id_number)).status == status
     session_info = licensing.sessions()[0]
     roster = licensing.roster(session_info.session_id)
     assert len(roster.candidates) == session_info.candidate_count
@@ -214,7 +215,7 @@ def test_wrong_token_is_a_rejection(backends, world):
     session = new_session()
     client = InsuranceClient(BackendHttp(session, backends.insurance_url, name="insurance", token="nope"))
     with pytest.raises(BackendRejectedError) as caught:
-        client.lookup(world.ids_with_status("valid")[0])
+        client.lookup(InsuranceQuery(world.ids_with_status("valid")[0]))
     assert caught.value.status == 401
 
 
@@ -223,22 +224,22 @@ def test_faults_become_typed_errors(backends, world):
     someone = world.ids_with_status("valid")[0]
     backends.set_faults(malformed_rate=1.0)
     with pytest.raises(BackendResponseError):
-        insurance.lookup(someone)
+        insurance.lookup(InsuranceQuery(someone))
     backends.set_faults(malformed_rate=0.0, timeout_rate=1.0, hang_s=3.0)
     with pytest.raises(BackendUnavailableError, match="read timeout"):
-        insurance.lookup(someone)
+        insurance.lookup(InsuranceQuery(someone))
     backends.set_faults(timeout_rate=0.0, error_rate=1.0)
     with pytest.raises(BackendUnavailableError, match="HTTP 503"):
-        insurance.lookup(someone)
+        insurance.lookup(InsuranceQuery(someone))
     backends.set_faults(error_rate=0.0, down=True)
     with pytest.raises(BackendUnavailableError, match="connect"):
-        insurance.lookup(someone)
+        insurance.lookup(InsuranceQuery(someone))
 
 
 def test_retries_ride_out_a_flaky_backend(backends, world):
     insurance, _ = clients(backends, retries=8)
     backends.set_faults(error_rate=0.3)
-    answers = [insurance.lookup(i).status for i in world.ids_with_status("valid")[:20]]
+    answers = [insurance.lookup(InsuranceQuery(i)).status for i in world.ids_with_status("valid")[:20]]
     assert answers == ["valid"] * 20
 
 
@@ -251,11 +252,11 @@ def test_a_dead_backend_opens_the_breaker_and_stops_costing_requests(backends, w
     backends.stop()
     someone = world.ids_with_status("valid")[0]
     with pytest.raises(BackendUnavailableError):
-        insurance.lookup(someone)
+        insurance.lookup(InsuranceQuery(someone))
     assert breaker.state is BreakerState.OPEN and len(sent) == 3
     for _ in range(100):
         with pytest.raises(BackendUnavailableError, match="circuit open"):
-            insurance.lookup(someone)
+            insurance.lookup(InsuranceQuery(someone))
     assert len(sent) == 3
 
 

@@ -20,11 +20,12 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.x509.oid import NameOID
 
 from agent.icao import ec as icao_ec
 from agent.icao import pki
+from tests.icao import ecdsa_signer
 
 NOW = datetime(2025, 6, 1, 9, 30, tzinfo=UTC)
 
@@ -77,7 +78,47 @@ CURVES: dict[str, ec.EllipticCurve] = {
     "brainpoolP512r1": ec.BrainpoolP512R1(),
 }
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | dsa.DSAPrivateKey
+@dataclasses.dataclass(frozen=True)
+class ArithmeticEcKey:
+    """An EC key on a curve ``cryptography`` cannot sign on; it signs with tests/icao/ecdsa_signer.py."""
+
+    curve: icao_ec.Curve
+    private: int
+
+    @property
+    def point(self) -> icao_ec.Point:
+        return ecdsa_signer.public_key(self.curve, self.private)
+
+    def spki(self, *, explicit: bool = False) -> bytes:
+        """Its SubjectPublicKeyInfo: the curve named by OID, or given as explicit parameters."""
+        parameters = (
+            keys.ECDomainParameters(name="specified", value=explicit_domain(self.curve))
+            if explicit or not self.curve.oid
+            else keys.ECDomainParameters(name="named", value=self.curve.oid)
+        )
+        return keys.PublicKeyInfo(
+            {
+                "algorithm": {"algorithm": "ec", "parameters": parameters},
+                "public_key": icao_ec.encode_point(self.curve, self.point),
+            }
+        ).dump()
+
+
+def explicit_domain(curve: icao_ec.Curve) -> keys.SpecifiedECDomain:
+    size = curve.byte_length
+    return keys.SpecifiedECDomain(
+        {
+            "version": "ecdpVer1",
+            "field_id": {"field_type": "prime_field", "parameters": curve.p},
+            "curve": {"a": curve.a.to_bytes(size, "big"), "b": curve.b.to_bytes(size, "big")},
+            "base": icao_ec.encode_point(curve, curve.generator),
+            "order": curve.n,
+            "cofactor": curve.h,
+        }
+    )
+
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | dsa.DSAPrivateKey | ArithmeticEcKey
 
 
 @functools.cache
@@ -154,6 +195,9 @@ def make_certificate(
 def sign_bytes(key: PrivateKey, data: bytes, *, hash_name: str, scheme: str) -> bytes:
     """Sign as the SOD / CRL / certificate signer would: pkcs1, pss, ecdsa, ecdsa-plain or dsa."""
     algorithm = CRYPTO_HASHES[hash_name]()
+    if isinstance(key, ArithmeticEcKey):
+        rs = ecdsa_signer.sign(key.curve, key.private, data, hash_name)
+        return ecdsa_signer.plain(key.curve, rs) if scheme == "ecdsa-plain" else encode_dss_signature(*rs)
     if isinstance(key, rsa.RSAPrivateKey):
         if scheme == "pss":
             return key.sign(data, padding.PSS(padding.MGF1(algorithm), algorithm.digest_size), algorithm)
@@ -199,6 +243,55 @@ def default_scheme(key: PrivateKey) -> str:
     if isinstance(key, dsa.DSAPrivateKey):
         return "dsa"
     return "ecdsa"
+
+
+def key_identifier(spki: bytes) -> bytes:
+    """RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits."""
+    return hashlib.sha1(bytes(keys.PublicKeyInfo.load(spki)["public_key"].contents)[1:]).digest()
+
+
+def resigned(
+    certificate_der: bytes,
+    issuer_key: PrivateKey,
+    *,
+    spki: bytes | None = None,
+    issuer_spki: bytes | None = None,
+    hash_name: str = "sha256",
+) -> bytes:
+    """The certificate with another subject public key (``spki``) and/or signed again by ``issuer_key``
+    (which may be an :class:`ArithmeticEcKey`, whose SubjectPublicKeyInfo is then ``issuer_spki``): how a
+    test gets certificates of keys on curves the X.509 builder cannot handle. The key identifier
+    extensions follow the keys."""
+    certificate = asn1_x509.Certificate.load(certificate_der)
+    tbs = certificate["tbs_certificate"]
+    if spki is not None:
+        tbs["subject_public_key_info"] = keys.PublicKeyInfo.load(spki)
+    extensions = []
+    for extension in tbs["extensions"]:
+        name = extension["extn_id"].native
+        if name == "key_identifier" and spki is not None:
+            extension = asn1_x509.Extension(
+                {"extn_id": "key_identifier", "critical": False, "extn_value": key_identifier(spki)}
+            )
+        elif name == "authority_key_identifier" and issuer_spki is not None:
+            extension = asn1_x509.Extension(
+                {"extn_id": "authority_key_identifier", "critical": False,
+                 "extn_value": {"key_identifier": key_identifier(issuer_spki)}}
+            )
+        extensions.append(extension)
+    tbs["extensions"] = extensions
+    scheme = default_scheme(issuer_key)
+    algorithm = signature_algorithm(issuer_key, hash_name, scheme)
+    tbs["signature"] = algorithm
+    tbs_der = tbs.dump(force=True)
+    rebuilt = asn1_x509.Certificate(
+        {
+            "tbs_certificate": tbs,
+            "signature_algorithm": algorithm,
+            "signature_value": sign_bytes(issuer_key, tbs_der, hash_name=hash_name, scheme=scheme),
+        }
+    )
+    return rebuilt.dump(force=True)
 
 
 def with_explicit_curve(certificate_der: bytes, issuer_key: PrivateKey, *, hash_name: str = "sha256") -> bytes:
@@ -315,6 +408,8 @@ def signed_data(
     message_digest: bytes | None = None,
     signed_content_type: str | None = None,
     sid_certificate: bytes | None = None,
+    sid_issuer: asn1_x509.Name | None = None,
+    sid_key_identifier: bytes | None = None,
     use_subject_key_identifier: bool = False,
     signed_attributes: bool = True,
     corrupt_signature: bool = False,
@@ -331,12 +426,14 @@ def signed_data(
     if sid_source is None:
         sid = cms.SignerIdentifier(name="subject_key_identifier", value=b"\x01" * 20)
     elif use_subject_key_identifier:
-        sid = cms.SignerIdentifier(name="subject_key_identifier", value=sid_source.key_identifier)
+        sid = cms.SignerIdentifier(
+            name="subject_key_identifier", value=sid_key_identifier or sid_source.key_identifier
+        )
     else:
         sid = cms.SignerIdentifier(
             name="issuer_and_serial_number",
             value={
-                "issuer": sid_source.issuer,
+                "issuer": sid_issuer if sid_issuer is not None else sid_source.issuer,
                 "serial_number": sid_source.serial_number,
             },
         )
@@ -404,6 +501,32 @@ def make_master_list(
     # Built by hand so that a test can slip in bytes that are not a certificate at all.
     content = wrap(0x30, b"\x02\x01\x00" + wrap(0x31, b"".join(certificates)))
     return signed_data(content, OID_CSCA_MASTER_LIST, signer_key, signer_certificate, **options)
+
+
+def asn1_name(*rdns: Sequence[tuple[str, str, str]]) -> asn1_x509.Name:
+    """A Name written exactly as given: RDNs in this order, each a SET of (attribute, value, string type
+    such as "printable_string" or "utf8_string"), for tests of name comparison."""
+    sequence = asn1_x509.RDNSequence(
+        [
+            asn1_x509.RelativeDistinguishedName(
+                [
+                    asn1_x509.NameTypeAndValue(
+                        {"type": kind, "value": asn1_x509.DirectoryString(name=string_type, value=value)}
+                    )
+                    for kind, value, string_type in rdn
+                ]
+            )
+            for rdn in rdns
+        ]
+    )
+    return asn1_x509.Name(name="", value=sequence)
+
+
+def reordered_issuer(certificate_der: bytes) -> asn1_x509.Name:
+    """The certificate's issuer with its RDNs in reverse order (as a real Malaysian SOD names its signer)."""
+    issuer = asn1_x509.Certificate.load(certificate_der)["tbs_certificate"]["issuer"]
+    rdns = list(issuer.chosen)
+    return asn1_x509.Name(name="", value=asn1_x509.RDNSequence(list(reversed(rdns))))
 
 
 def wrap(tag: int, value: bytes) -> bytes:

@@ -85,7 +85,14 @@ class FakeCard:
             self.selected = "emrtd"
             return ResponseApdu(b"", 0x9000)
         if command.ins == 0xB0:
-            offset = (command.p1 << 8) | command.p2
+            if command.p1 & 0x80:  # by short EF identifier: only EF.CardAccess (1C) is read here
+                assert command.p1 & 0x1F == 0x1C
+                if self.card_access_sw != 0x9000:
+                    return ResponseApdu(b"", self.card_access_sw)
+                self.selected = "card-access"
+                offset = command.p2
+            else:
+                offset = (command.p1 << 8) | command.p2
             assert command.le is not None
             return ResponseApdu(self.card_access[offset : offset + command.le], 0x9000)
         if command.ins == 0x84:

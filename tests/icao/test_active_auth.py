@@ -20,6 +20,7 @@ from agent.icao.active_auth import (
 )
 from agent.icao.apdu import CommandApdu, ResponseApdu
 from agent.models import Status
+from tests.icao import ecdsa_signer
 
 CHALLENGE = bytes.fromhex("0123456789ABCDEF")
 TRAILERS = {"sha1": b"\xbc", "sha256": b"\x34\xcc", "sha512": b"\x35\xcc"}
@@ -131,12 +132,23 @@ def test_a_dg15_key_on_explicit_parameters_is_used_as_its_named_curve() -> None:
     assert verify_active_authentication(explicit, CHALLENGE, signature).status is Status.OK
 
 
-def test_a_dg15_key_on_a_curve_without_verifier_is_unknown_not_an_error() -> None:
-    table = icao_ec.BRAINPOOL_P320R1  # in Doc 9303's table, not in `cryptography`
-    point = icao_ec.encode_point(table, icao_ec.public_point(table, 7))
+@pytest.mark.parametrize("name", ["brainpoolP192r1", "brainpoolP224r1", "brainpoolP320r1"])
+def test_a_dg15_key_on_a_curve_cryptography_lacks_is_verified_with_our_arithmetic(name: str) -> None:
+    table = icao_ec.CURVES_BY_NAME[name]  # in Doc 9303's table, not in `cryptography`
+    private = 0x1234567 + table.n.bit_length()
+    point = icao_ec.encode_point(table, icao_ec.public_point(table, private))
     spki_der = _ec_spki(asn1_keys.ECDomainParameters(name="named", value=table.oid), point)
-    outcome = verify_active_authentication(spki_der, CHALLENGE, bytes(80))
-    assert outcome.status is Status.UNKNOWN and table.oid in outcome.reason
+    signature = ecdsa_signer.plain(table, ecdsa_signer.sign(table, private, CHALLENGE, "sha256"))
+    assert verify_active_authentication(spki_der, CHALLENGE, signature).status is Status.OK
+    other = ecdsa_signer.plain(table, ecdsa_signer.sign(table, private + 1, CHALLENGE, "sha256"))
+    assert verify_active_authentication(spki_der, CHALLENGE, other).status is Status.FAILED
+    assert verify_active_authentication(spki_der, CHALLENGE, bytes(len(signature))).status is Status.FAILED
+
+
+def test_a_dg15_key_on_a_curve_outside_the_table_is_unknown_with_the_curve_named() -> None:
+    key = ec.generate_private_key(ec.SECP256K1())
+    outcome = verify_active_authentication(spki(key), CHALLENGE, bytes(64))
+    assert outcome.status is Status.UNKNOWN and "1.3.132.0.10" in outcome.reason
 
 
 def test_internal_authenticate_over_send(rsa_key: rsa.RSAPrivateKey) -> None:
@@ -165,3 +177,21 @@ def test_challenge_is_bound_to_the_transaction() -> None:
     assert len(first) == 8
     assert first == challenge_for_transaction("a")
     assert first != challenge_for_transaction("b")
+
+
+def test_the_whole_active_authentication_path_on_a_card_whose_dg15_has_explicit_parameters() -> None:
+    """Issue 12 item 3: the simulated card signs INTERNAL AUTHENTICATE with its key; its DG15 gives the
+    curve as explicit parameters; the host loads that key through pki.load_public_key and verifies."""
+    from tests.chip_support import read_profile
+
+    reading = read_profile("ec-aa-explicit").reading
+    dg15 = reading.document.dg15
+    assert dg15 is not None
+    assert dg15.public_key.explicit_parameters and dg15.public_key.curve == "brainpoolP256r1"
+    assert reading.active_auth is not None
+    assert reading.active_auth.outcome.status is Status.OK, reading.active_auth.outcome.reason
+    assert "ECDSA brainpoolP256r1" in reading.active_auth.outcome.reason
+    # the evidence re-verifies offline from the receipt's own values, as verify-receipt does
+    again = verify_active_authentication(dg15.public_key_der, reading.active_auth.challenge,
+                                         reading.active_auth.signature)  # fmt: skip
+    assert again.status is Status.OK

@@ -141,7 +141,7 @@ def test_cms_level_problems(world: f.TestPki) -> None:
         with pytest.raises(DocumentError, match=words) as caught:
             parse_sod(replace_in_signed_data(good, change))
         assert caught.value.file == "EF.SOD"
-    other_type = f.signed_data(b"\x30\x00", "1.2.840.113549.1.7.1", world.dsc_key, world.dsc)
+    other_type = f.signed_data(b"\x30\x00", "1.2.840.113549.1.7.5", world.dsc_key, world.dsc)
     with pytest.raises(DocumentError, match="eContentType"):
         parse_sod(f.wrap(0x77, other_type))
     enveloped = f.wrap(0x30, f.wrap(0x06, bytes.fromhex("2A864886F70D010703")) + f.wrap(0xA0, f.wrap(0x30, b"")))

@@ -51,7 +51,7 @@ CHIP_FAILED = {
     "tampered-dg15": ("active_auth",),
 }
 # no PACE on these chips; every other CCCD opens with PACE-CAN
-ACCESS_METHOD = {"legacy-3des": "bac", "ca-dh-3des": "bac"}
+ACCESS_METHOD = {"legacy-3des": "bac", "ca-dh-3des": "bac", "bac-any-order": "bac", "bac-after-select": "bac"}
 # The Chip Authentication protocol each profile's DG14 names (ECDH with AES-128 when not listed).
 CA_PROTOCOL = {
     "legacy-3des": "0.4.0.127.0.7.2.2.3.2.1",
@@ -115,7 +115,9 @@ def test_the_step_log_and_the_evidence_hold_no_personal_data(profile: str) -> No
     reading = read_profile(profile).reading
     steps = reading.document.steps
     names = [step.step for step in steps]
-    assert names[0].startswith("access control (") and names[-1] == "passive authentication"
+    # EF.ATR/INFO first, before access control: it says how large the card's answers may be
+    assert names[0] == "read EF.ATR/INFO" and names[1].startswith("access control (")
+    assert names[-1] == "passive authentication"
     assert {"read EF.COM", "read EF.SOD", "read DG13", "chip authentication", "active authentication"} <= set(names)
     texts = [f"{step.step} {step.note} {step.sw} {step.length}" for step in steps]
     texts += list(reading.access_attempts)
@@ -246,7 +248,9 @@ def test_wrong_keys_send_a_bounded_number_of_authentication_apdus(
     assert wire.count(INS_GENERAL_AUTHENTICATE) <= 4 * pace_runs
     assert wire.count(INS_GET_CHALLENGE) == bac_runs
     assert wire.count(INS_EXTERNAL_AUTHENTICATE) == bac_runs
-    assert len(wire.exchanges) <= 3 + 5 * pace_runs + 3 * bac_runs  # EF.CardAccess + the handshakes
+    # EF.ATR/INFO (SELECT and READ BINARY, or one refused SELECT), EF.CardAccess (one READ BINARY by its
+    # short EF identifier, a SELECT too on a card without it) + the handshakes
+    assert len(wire.exchanges) <= 4 + 5 * pace_runs + 3 * bac_runs
 
 
 def test_no_key_at_all_sends_no_authentication_apdu() -> None:
@@ -262,3 +266,21 @@ def test_the_right_key_still_opens_the_card_after_a_wrong_one() -> None:
         read_profile("normal", card=card, can=wrong_can("normal"), mrz=False)
     reading = read_profile("normal", card=card, mrz=False).reading
     assert reading.access_method == "pace-can" and reading.passive_outcome.status is Status.OK
+
+
+@pytest.mark.parametrize("profile", ["normal", "legacy-3des", "tampered-dg13"])
+def test_the_identity_groups_are_read_before_the_face_and_told_as_they_come(profile: str) -> None:
+    told: list[tuple[str, bool]] = []
+
+    def on_file(name: str, document) -> None:
+        told.append((name, document.dg13 is not None))
+
+    reading = read_profile(profile, on_file=on_file).reading
+    names = [name for name, _ in told]
+    reads = [step.step.removeprefix("read ") for step in reading.document.steps if step.step.startswith("read ")]
+    groups = [name for name in reads if name.startswith("DG") and name != "DG14"]
+    assert groups[:3] == ["DG1", "DG13", "DG2"]  # who it is, before the face
+    assert names.index("DG13") < names.index("DG2")
+    assert dict(told)["DG13"] is True  # parsed when told: the desk can start the lookup from it
+    assert set(names) >= EXPECTED_GROUPS  # every file read is told, once
+    assert len(names) == len(set(names))

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from agent.chip import read_chip
+from agent.chip import ConfiguredChipReader, read_chip
 from agent.nfc.pcsc import PcscTransport
-from agent.ports import ChipRead
+from agent.ports import ChipKeys, ChipRead
 from agent.settings import Settings, load_settings
 from simulators.card.transport import InProcessTransport
 from simulators.card.vpcd import VpcdBridge
@@ -122,3 +122,65 @@ def test_read_chip_over_pcsc_transport(
     check_common(profile, result.to_json(), in_process_reference(profile, settings))
     assert result.stats.to_json()["link_estimate_ms"] == round(card.link_estimate_ms, 1)
     assert result.receipt["outcome"] == {"passive": EXPECTED[profile][0], "chip": EXPECTED[profile][1]}
+
+
+# --- a reader that fails a transfer (issue 12 item 10) ------------------------------------------------
+
+
+RECEIVE_LIMIT = 1024  # the simulated reader's buffer: smaller than the card's 2 KB answers
+
+
+def _recoveries(result: ChipRead) -> list[str]:
+    assert result.reading is not None
+    return [step.note for step in result.reading.document.steps if step.step.startswith("access control again")]
+
+
+def test_a_reader_whose_buffer_is_too_small_recovers_and_the_next_read_needs_no_recovery(
+    pcsc_env: PcscEnvironment, vpcd_slot: VpcdSlot, settings: Settings
+) -> None:
+    reader = ConfiguredChipReader(settings, simulator_trust())
+    access = access_of("normal")
+    results = []
+    for _ in range(2):  # the same reader (its ReadLimits kept by name), the card tapped twice
+        card = make_card("normal")
+        with VpcdBridge(card, host=vpcd_slot.host, port=vpcd_slot.port, receive_limit=RECEIVE_LIMIT) as bridge:
+            pcsc_env.wait_for_card(vpcd_slot.reader)
+            with PcscTransport(vpcd_slot.reader) as transport:
+                results.append(reader.read(transport, ChipKeys(id_number=access.id_number), transaction_id="buffer"))
+            failures = bridge.transfer_failures
+            bridge.remove()
+            pcsc_env.wait_for_card(vpcd_slot.reader, present=False)
+        assert (results[-1].evidence.passive, results[-1].evidence.chip) == ("ok", "ok")
+        if len(results) == 1:
+            assert failures == 1  # the first answer over 1 KB (EF.SOD's) never got through
+            (note,) = _recoveries(results[0])
+            assert "a transfer failed while reading EF.SOD" in note
+            assert reader.memory.get(vpcd_slot.reader).max_response == RECEIVE_LIMIT  # type: ignore[union-attr]
+        else:
+            assert failures == 0 and _recoveries(results[1]) == []
+    assert results[1].stats.apdus < results[0].stats.apdus  # no failed answer, no second access control
+
+
+def test_a_response_lost_mid_read_through_pcscd_is_recovered(
+    pcsc_env: PcscEnvironment, vpcd_slot: VpcdSlot, settings: Settings
+) -> None:
+    card = make_card("normal")
+    armed: list[bool] = []
+
+    def lose_one(name: str, done: int, total: int) -> None:
+        if name == "DG2" and done > 0 and not armed:
+            card.faults.lose_next_response = True
+            armed.append(True)
+
+    with VpcdBridge(card, host=vpcd_slot.host, port=vpcd_slot.port) as bridge:
+        pcsc_env.wait_for_card(vpcd_slot.reader)
+        with PcscTransport(vpcd_slot.reader) as transport:
+            result = read_chip(transport, settings=settings, trust_store=simulator_trust(), transaction_id="lost",
+                               at=READ_AT, progress=lose_one, **keys_of("normal"))  # fmt: skip
+        assert bridge.transfer_failures == 1
+        bridge.remove()
+        pcsc_env.wait_for_card(vpcd_slot.reader, present=False)
+    assert (result.evidence.passive, result.evidence.chip) == ("ok", "ok")
+    assert result.reading is not None
+    assert result.reading.document.files["DG2"] == card.image.files[0x0102]
+    assert len(_recoveries(result)) == 1

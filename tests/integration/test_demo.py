@@ -166,16 +166,22 @@ def run_demo_cycle(*extra: str, env_extra: dict[str, str] | None = None) -> tupl
 
 
 @pytest.mark.slow
-def test_demo_in_process_shows_every_outcome_and_stops_cleanly():
-    # With the most talkative logging (DEBUG and the APDU trace), still no personal data in the output.
-    talkative = {"CCCD_AGENT__LOG__LEVEL": "DEBUG", "CCCD_AGENT__LOG__APDU_TRACE": "true"}
+def test_demo_in_process_shows_every_outcome_and_stops_cleanly(tmp_path):
+    # With the most talkative logging (DEBUG and the APDU trace), still no personal data in the output,
+    # nor in the log file, which gets the same records.
+    log_file = tmp_path / "logs" / "agent.log"
+    talkative = {"CCCD_AGENT__LOG__LEVEL": "DEBUG", "CCCD_AGENT__LOG__APDU_TRACE": "true",
+                 "CCCD_AGENT__LOG__FILE": str(log_file)}
     _demo, lines = run_demo_cycle("--simulator", "in-process", env_extra=talkative)
     assert any("in-process card simulator" in line for line in lines)  # the banner says so
     assert any("APDU " in line for line in lines)  # the trace was on
+    logged = log_file.read_text(encoding="utf-8")
+    assert "APDU " in logged and "DEBUG" in logged  # the file had the same talkative records
     output = "\n".join(lines)
     for person in demo_people().values():
         for value in (person.id_number, person.full_name, person.full_name.upper(), person.permanent_residence):
             assert value not in output, "personal data in the demo's output or logs"
+            assert value not in logged, "personal data in the log file"
 
 
 @pytest.mark.slow

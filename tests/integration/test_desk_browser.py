@@ -90,8 +90,8 @@ def test_tap_shows_the_citizen_verified_and_a_tampered_card_as_failed(page, site
     expect(page.locator("#idmasked")).to_have_text(insured.id_number[:3] + "*" * 7 + insured.id_number[-2:])
     expect(page.locator("#dob")).to_have_text(insured.date_of_birth.strftime("%d/%m/%Y"))
     expect(page.locator("#badge")).to_have_text("Thẻ thật")
-    expect(page.locator("#ent-status")).to_have_text("Thẻ BHYT còn hạn")
-    expect(page.locator("#ent-facts")).to_contain_text("Hạn đến")
+    expect(page.locator("#ent-status")).to_have_text("Thẻ BHYT còn giá trị sử dụng")  # the gateway's 000
+    expect(page.locator("#ent-facts")).to_contain_text("Giá trị thẻ")
     assert page.locator("#face").get_attribute("src").startswith("data:image/jpeg;base64,")
     assert page.locator("#face").evaluate("img => img.naturalWidth") > 0  # the DG2 face decodes
     assert insured.id_number not in page.locator("body").inner_text()  # only the masked number is shown
@@ -159,6 +159,11 @@ def test_keyboard_entry_and_the_token_prompt(browser, site):
         expect(page.locator("#manual-error")).not_to_be_empty()
         expired = site.people["expired"]
         page.locator("#id-input").fill(expired.id_number)
+        page.keyboard.press("Enter")  # the BHXH gateway needs the name and the date of birth too
+        expect(page.locator("#manual-error")).to_contain_text("cần họ tên và ngày sinh", timeout=TIMEOUT_MS)
+        page.locator("#f-name").fill(expired.full_name)
+        page.locator("#f-dob").fill(expired.date_of_birth.strftime("%d/%m/%Y"))
+        page.locator("#id-input").focus()
         page.keyboard.press("Enter")
         expect(page.locator("#verdict-text")).to_have_text("Cần lưu ý", timeout=TIMEOUT_MS)
         expect(page.locator("#source")).to_have_text("Nhập tay")
@@ -166,3 +171,80 @@ def test_keyboard_entry_and_the_token_prompt(browser, site):
         expect(page.locator("#reader-text")).to_contain_text("hãy chạm thẻ")  # the typed number opens the chip
     finally:
         context.close()
+
+
+def test_the_gateways_answer_and_the_signed_in_operator(browser, tmp_path):
+    """Two operators, one with a PIN: the page asks who is at the desk, refuses a wrong PIN, shows who
+    is signed in; a card the gateway knows as replaced shows its validity, five-year date, new card and
+    the gateway's own words; a slow gateway shows the identity as "checking" before the verdict."""
+    import threading
+
+    from playwright.sync_api import expect
+
+    from agent.operators import hash_pin
+    from simulators.backends.gateway import DEFAULT_STAFF, NOTES
+
+    (first_cccd, first_name), (second_cccd, second_name) = list(DEFAULT_STAFF.items())[:2]
+    operators = tmp_path / "operators.toml"
+    operators.write_text(f'[[operator]]\nname = "{first_name}"\ncccd = "{first_cccd}"\n\n'
+                         f'[[operator]]\nname = "{second_name}"\ncccd = "{second_cccd}"\n'
+                         f'pin_hash = "{hash_pin("2468")}"\n', encoding="utf-8")
+    with simulated_site(tmp_path / "desk", token=TOKEN, operators_file=operators) as site:
+        site.server.start_in_thread()
+        context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="vi-VN")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            page.goto(f"{site.server.url}/#token={TOKEN}")
+            dialog = page.locator("#sign-in-dialog")
+            expect(dialog).to_be_visible(timeout=TIMEOUT_MS)  # nobody is signed in: who are you?
+            expect(page.locator("#operator-name")).to_have_text("Chưa đăng nhập")
+            page.locator("#sign-in-who").select_option(label=second_name)
+            expect(page.locator("#sign-in-pin")).to_be_visible()
+            page.locator("#sign-in-pin").fill("1111")
+            page.keyboard.press("Enter")
+            expect(page.locator("#sign-in-error")).not_to_be_empty(timeout=TIMEOUT_MS)
+            page.locator("#sign-in-pin").fill("2468")
+            page.keyboard.press("Enter")
+            expect(dialog).to_be_hidden(timeout=TIMEOUT_MS)
+            expect(page.locator("#operator-name")).to_have_text(second_name)
+
+            # a card replaced by a new one that covers today (maKetQua 004), looked up by typing
+            gateway = site.backends.gateway
+            number = gateway.ids_with_code("004")[0]
+            person = site.backends.world.citizens[number]
+            page.locator("#id-input").fill(number)
+            page.locator("#f-name").fill(person.full_name)
+            page.locator("#f-dob").fill(person.date_of_birth.strftime("%d/%m/%Y"))
+            page.locator("#id-input").focus()
+            page.keyboard.press("Enter")
+            expect(page.locator("#ent-facts")).to_contain_text("Thẻ mới", timeout=TIMEOUT_MS)
+            facts = page.locator("#ent-facts")
+            expect(facts).to_contain_text("Giá trị thẻ")
+            expect(facts).to_contain_text("Đủ 5 năm liên tục từ")
+            expect(facts).to_contain_text("Thông báo của BHXH")
+            expect(facts).to_contain_text(NOTES["004"])  # the gateway's ghiChu, verbatim
+            expect(facts).to_contain_text(site.backends.world.cards[number].card_number[3:])  # the new card
+            expect(page.locator("#verdict-text")).to_have_text("Hợp lệ")  # the new card covers today
+            [call] = [c for c in gateway.asked if c["maThe"] == number]
+            assert (call["hoTenCb"], call["cccdCb"]) == (second_name, second_cccd)  # who looked it up
+            shot(page, "desk-gateway-new-card.png")
+
+            # a slow gateway: the card's identity shows as being checked, then the verdict
+            site.backends.set_faults(latency_ms=1500)
+            insured = site.people["insured"]
+            tapping = threading.Thread(target=site.tap, args=("insured",), kwargs={"timeout": 30})
+            tapping.start()
+            expect(page.locator("#verdict-text")).to_have_text("Đang kiểm tra thẻ và quyền lợi…", timeout=TIMEOUT_MS)
+            expect(page.locator("#name")).to_have_text(insured.full_name)
+            shot(page, "desk-checking.png")
+            expect(page.locator("#verdict-text")).to_have_text("Hợp lệ", timeout=TIMEOUT_MS)
+            tapping.join(30)
+            site.backends.clear_faults()
+
+            page.locator("#sign-out").click()
+            expect(dialog).to_be_visible(timeout=TIMEOUT_MS)
+        finally:
+            context.close()
+        assert errors == [], errors

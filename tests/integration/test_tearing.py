@@ -150,17 +150,19 @@ def test_macs_corrupted_from_some_point_on_stop_the_read_at_once(settings: Setti
     [
         ("EF.SOD", "DG14", 0x6982),  # then no Chip Authentication: AA alone speaks for the chip
         ("DG14", "DG1", 0x6A82),  # the first read after Chip Authentication: the next file proves the keys
-        ("DG1", "DG2", 0x6A82),
-        ("DG2", "DG13", 0x6982),
-        ("DG13", "DG15", 0x6A82),
+        # the identity groups come before the face (agent.icao.read_sequence.IDENTITY_GROUPS)
+        ("DG1", "DG13", 0x6982),
+        ("DG13", "DG2", 0x6A82),
+        ("DG2", "DG15", 0x6A82),
     ],
 )
 def test_a_chosen_status_word_skips_that_file_and_says_so(
     settings: Settings, before: str, file: str, sw: int
 ) -> None:
     card = make_card(PROFILE)
-    # armed once the previous file is read whole: the next SELECT is this file's
-    progress = arm_after(before, lambda: card.faults.inject(sw, ins=0xA4))
+    # armed once the previous file is read whole: the next READ BINARY is this file's first (by its short
+    # EF identifier, which selects it: there is no SELECT any more to refuse)
+    progress = arm_after(before, lambda: card.faults.inject(sw, ins=0xB0))
     result = read_in_process(card, settings, progress=progress)
     authenticity = result.evidence.to_json()
     assert authenticity["skipped_files"] == {file: f"SW {sw:04X}"}

@@ -7,10 +7,11 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
-from agent.errors import CardRemovedError, ReaderUnavailableError, TransportError
+from agent.errors import CardRemovedError, ReaderUnavailableError, TransferError, TransportError
 from agent.icao.apdu import ResponseApdu
 from agent.nfc import pcsc
 from agent.nfc.pcsc import PcscSystem, PcscTransport, ReaderMemory
@@ -237,13 +238,14 @@ def test_card_leaving_shortly_after_the_failure_is_still_card_removed(scard: Fak
             timer.cancel()
 
 
-def test_ambiguous_failure_with_the_card_still_there_is_transport_error(scard: FakeScard) -> None:
+@pytest.mark.parametrize("hresult", [pcsc.SCARD_E_NOT_TRANSACTED, pcsc.SCARD_F_COMM_ERROR])
+def test_ambiguous_failure_with_the_card_still_there_is_a_failed_transfer(scard: FakeScard, hresult: int) -> None:
     with PcscTransport(READER, scard=scard, removal_grace=0.05) as transport:
-        scard.transmit_errors.append(pcsc.SCARD_E_NOT_TRANSACTED)
-        with pytest.raises(TransportError) as caught:
+        scard.transmit_errors.append(hresult)
+        with pytest.raises(TransferError) as caught:
             transport.transmit(b"\x00\xb0\x00\x00\x00")
-        assert type(caught.value) is TransportError
-        assert caught.value.detail == "SCARD_E_NOT_TRANSACTED 0x80100016"
+        assert caught.value.detail == pcsc.hresult_name(hresult)
+        assert caught.value.retryable and isinstance(caught.value, TransportError)
         # the link is still usable afterwards
         assert transport.transmit(b"\x00\xa4\x00\x00").sw == 0x9000
 
@@ -255,22 +257,32 @@ def test_empty_response_with_the_card_gone_is_card_removed(scard: FakeScard) -> 
         transport.transmit(b"\x00\xb0\x00\x00\x00")
 
 
-def test_empty_response_with_the_card_there_is_transport_error(scard: FakeScard) -> None:
+def test_empty_response_with_the_card_there_is_a_failed_transfer(scard: FakeScard) -> None:
     scard.empty_responses = 1
     with PcscTransport(READER, scard=scard, removal_grace=0.05) as transport:
-        with pytest.raises(TransportError) as caught:
+        with pytest.raises(TransferError) as caught:
             transport.transmit(b"\x00\xb0\x00\x00\x00")
-        assert type(caught.value) is TransportError
         assert caught.value.detail == "empty response"
+
+
+def test_a_receive_buffer_too_small_is_a_failed_transfer_at_once(scard: FakeScard) -> None:
+    with PcscTransport(READER, scard=scard, removal_grace=5.0) as transport:
+        scard.transmit_errors.append(pcsc.SCARD_E_INSUFFICIENT_BUFFER)
+        started = time.monotonic()
+        with pytest.raises(TransferError) as caught:
+            transport.transmit(b"\x00\xb0\x00\x00\x00")
+        assert time.monotonic() - started < 1.0  # no wait for a removal: the card is not in question
+        assert "SCARD_E_INSUFFICIENT_BUFFER 0x80100008" in caught.value.message
+        assert transport.transmit(b"\x00\xa4\x00\x00").sw == 0x9000  # the link goes on
 
 
 def test_other_io_failure_is_transport_error_with_the_code(scard: FakeScard) -> None:
     with PcscTransport(READER, scard=scard) as transport:
-        scard.transmit_errors.append(0x80100008)  # SCARD_E_INSUFFICIENT_BUFFER
+        scard.transmit_errors.append(0x80100001)  # SCARD_F_INTERNAL_ERROR
         with pytest.raises(TransportError) as caught:
             transport.transmit(b"\x00\xb0\x00\x00\x00")
         assert type(caught.value) is TransportError
-        assert "0x80100008" in caught.value.message
+        assert "0x80100001" in caught.value.message
 
 
 def test_reader_unplugged_mid_exchange_is_reader_unavailable(scard: FakeScard) -> None:

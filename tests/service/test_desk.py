@@ -17,7 +17,7 @@ import pytest
 from agent.api.views import event_view, result_view
 from agent.audit import verify_log
 from agent.errors import CameraUnavailableError, CardRemovedError, InvalidInputError
-from agent.models import BackendCheck, Source, Status, Verdict
+from agent.models import BackendCheck, CheckKind, Source, Status, Verdict
 from agent.ports import CardEvent, CardEventKind
 from agent.receipt import SignatureStatus, build_receipt, check_signature
 from agent.service import verdict as v
@@ -192,7 +192,10 @@ def test_forged_or_copied_card_is_rejected_and_nothing_is_sent(desk, authenticit
     assert result.verdict is Verdict.REJECTED
     assert result.reasons[0] == reason
     assert shown.badge == "failed" and desk.service.get(result.result_id).badge == "failed"
-    assert desk.insurance.calls == 0  # no entitlement for a card that is not genuine
+    # The lookup started as soon as DG13 was in, before the checks failed: its answer counts for nothing,
+    # is not kept for later and sends nothing.
+    assert desk.insurance.calls == 1 and not result.checks
+    assert desk.store.cache.get(CheckKind.INSURANCE, ID_HANG, max_age_s=3600) is None
     assert events_of(desk) == []
     assert desk.store.results.get(result.result_id).verdict is Verdict.REJECTED
     view = result_view(desk.service.latest())

@@ -83,7 +83,7 @@ def nothing_recorded(store: Store) -> bool:
 
 def test_insurance_online_answers_and_writes_nothing(tmp_path, store):
     before = files_of(tmp_path)
-    answer = entitlement(store).insurance(ID_HANG)
+    answer = entitlement(store).insurance(Identity(ID_HANG), None)
     assert files_of(tmp_path) == before and nothing_recorded(store)
     assert isinstance(answer, Assessment)
     assert answer.check.kind == "insurance" and answer.check.status == "valid" and not answer.check.from_cache
@@ -98,8 +98,8 @@ def test_insurance_offline_answers_from_the_cache_and_writes_nothing(tmp_path, s
     insurance.down = True
     ent = entitlement(store, insurance=insurance)
     before = files_of(tmp_path)
-    cached = ent.insurance(ID_BINH)
-    unknown = ent.insurance(ID_STRANGER)
+    cached = ent.insurance(Identity(ID_BINH), None)
+    unknown = ent.insurance(Identity(ID_STRANGER), None)
     assert files_of(tmp_path) == before and store.results.count() == 1
     assert cached.check.from_cache and cached.check.status == "expired"
     assert cached.cache == ()  # nothing new to keep
@@ -109,10 +109,10 @@ def test_insurance_offline_answers_from_the_cache_and_writes_nothing(tmp_path, s
 def test_the_policy_asks_its_own_backend(store):
     ent = entitlement(store)
     at = NOW + timedelta(minutes=5)
-    assert ClinicPolicy().assess(ent, Identity(ID_HANG), result_id="r", at=at).check.kind is CheckKind.INSURANCE
-    notary = NotaryPolicy().assess(ent, Identity(ID_HANG), result_id="r", at=at)
+    assert ClinicPolicy().assess(ent, Identity(ID_HANG), None, at=at).check.kind is CheckKind.INSURANCE
+    notary = NotaryPolicy().assess(ent, Identity(ID_HANG), None, at=at)
     assert (notary.check.kind, notary.check.status, notary.check.checked_at) == ("notary", "recorded", at)
-    assert ExamPolicy().assess(ent, Identity(ID_HANG), result_id="r", at=at).check.kind is CheckKind.ROSTER
+    assert ExamPolicy().assess(ent, Identity(ID_HANG), None, at=at).check.kind is CheckKind.ROSTER
 
 
 def test_roster_seat_brings_the_roster_without_writing_it(tmp_path, store):

@@ -86,6 +86,20 @@ def test_card_accumulates_the_estimate() -> None:
     assert pace_card.apdu_count == 5
 
 
+def test_a_real_time_card_takes_the_modelled_time_for_real() -> None:
+    slept: list[float] = []
+    card = make_card()
+    card._sleep = slept.append  # the clock a real-time card waits on
+    bac(card)
+    assert slept == []  # off by default: tests run at the speed of the CPU
+    timed = make_card()
+    timed._sleep = slept.append
+    timed.real_time = True
+    bac(timed)
+    assert len(slept) == timed.apdu_count
+    assert sum(slept) * 1000 == pytest.approx(timed.link_estimate_ms)
+
+
 def test_card_uses_the_image_link_model() -> None:
     assert make_card(link=SLOW_LINK).link is SLOW_LINK
     assert make_card().link == LinkModel()

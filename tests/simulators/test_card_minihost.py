@@ -96,11 +96,15 @@ def select_emrtd() -> bytes:
     return bytes.fromhex("00A4040C07A0000002471001")
 
 
-def run_bac(card: SimulatedCard, mrz_information: str, rng: Callable[[int], bytes]) -> MiniSm:
-    """BAC from the terminal's side (§4.3); returns the terminal's SM."""
+def run_bac(
+    card: SimulatedCard, mrz_information: str, rng: Callable[[int], bytes], *, select_first: bool = True
+) -> MiniSm:
+    """BAC from the terminal's side (§4.3), after SELECT of the eMRTD application unless
+    ``select_first`` is False; returns the terminal's SM."""
     seed = hashlib.sha1(mrz_information.encode()).digest()[:16]
     k_enc, k_mac = TDES.derive(seed, KDF_ENC), TDES.derive(seed, KDF_MAC)
-    assert sw_of(card.process(select_emrtd())) == 0x9000
+    if select_first:
+        assert sw_of(card.process(select_emrtd())) == 0x9000
     challenge = card.process(bytes.fromhex("0084000008"))
     assert sw_of(challenge) == 0x9000
     rnd_ic = challenge[:8]

@@ -339,3 +339,47 @@ def test_corrupted_sod_signature_no_longer_verifies(signer: str) -> None:
 def test_sod_rejects_an_unknown_digest() -> None:
     with pytest.raises(ConfigError):
         lds_build.encode_sod(FILES, get_pki(SEED).signer("ecdsa-bp256"), digest="md5")
+
+
+# --- issue 12: DG2 in ISO/IEC 39794-5, DG15 with explicit parameters, EF.ATR/INFO ------------------
+
+
+@pytest.mark.parametrize("image_format", [FORMAT_JPEG, FORMAT_JPEG2000])
+def test_dg2_in_39794_5_is_read_by_the_host_with_its_face_byte_exact(image_format: str) -> None:
+    from agent.icao.lds.dg2 import parse_dg2
+
+    face = face_image(SEED, 3, image_format)
+    encoded = lds_build.encode_dg2_39794(face)
+    group = tlv.decode_single(encoded, 0x75).require(0x7F61)
+    template = group.require(0x7F60)
+    header = template.require(0xA1)
+    assert header.require(0x88).value == b"\x00\x2a"  # CBEFF format type of ISO/IEC 39794-5
+    assert template.require(0x7F2E).children()[0].tag == 0xA1  # ICAO's [1] around the data block
+    parsed = parse_dg2(encoded).face
+    assert parsed.image == face.data
+    assert (parsed.width, parsed.height) == (face.width, face.height)
+    assert parsed.image_data_type == (2 if image_format == FORMAT_JPEG else 3)
+    assert parsed.record_version == "39794-5 generation 3 (2019)"
+
+
+def test_an_explicit_parameter_spki_holds_the_same_point_on_the_same_curve() -> None:
+    from agent.icao import pki
+
+    key = ec.derive_private_key(123456789, ec.BrainpoolP256R1())
+    named = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    explicit = lds_build.explicit_ec_spki(named)
+    assert explicit != named and len(explicit) > len(named)
+    loaded = pki.load_public_key(explicit, file="DG15")
+    assert loaded.explicit_parameters and loaded.curve == "brainpoolP256r1"
+    numbers = key.public_key().public_numbers()
+    assert loaded.ec_point == (numbers.x, numbers.y)
+
+
+@pytest.mark.parametrize(("extended", "short_ef"), [(True, True), (False, True), (True, False)])
+def test_ef_atr_info_is_what_the_host_reads_from_it(extended: bool, short_ef: bool) -> None:
+    from agent.icao.files import parse_atr_info
+
+    data = lds_build.encode_atr_info(extended=extended, short_ef=short_ef, max_command=1500, max_response=2048)
+    info = parse_atr_info(data)
+    assert info.extended_length is extended and info.short_ef_identifiers is short_ef
+    assert (info.max_command, info.max_response) == ((1500, 2048) if extended else (None, None))

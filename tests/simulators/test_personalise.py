@@ -25,6 +25,7 @@ from simulators.card.image import (
     AID_NDEF_TAG,
     FID_CARD_ACCESS,
     FID_COM,
+    FID_EF_ATR_INFO,
     FID_NDEF_CC,
     FID_NDEF_FILE,
     FID_SOD,
@@ -232,7 +233,7 @@ def aa_key_matches_dg15(image: CardImage) -> bool:
 
 
 def test_normal_card_has_every_cccd_file(normal: CardImage) -> None:
-    expected = {FID_CARD_ACCESS, FID_COM, FID_SOD} | {fid_of_dg(n) for n in (1, 2, 3, 13, 14, 15)}
+    expected = {FID_CARD_ACCESS, FID_EF_ATR_INFO, FID_COM, FID_SOD} | {fid_of_dg(n) for n in (1, 2, 3, 13, 14, 15)}
     assert set(normal.files) == expected
     com = tlv.decode_single(normal.files[FID_COM], 0x60)
     assert com.require(0x5C).value == bytes.fromhex("6175636D6E6F")

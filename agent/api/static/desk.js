@@ -17,8 +17,11 @@
   let texts = {};
   let config = {};
   let current = null;
+  let previewing = null; // the card still being read that the result panel shows (not a result)
+  let beforePreview = null;
   let readerState = null;
   let streamAbort = null;
+  let operators = null;
 
   const $ = (id) => document.getElementById(id);
 
@@ -47,8 +50,13 @@
     document.title = t("desk.title");
     $("lang").textContent = t("desk.language");
     $("profile").textContent = config.site_profile ? t("desk.profile." + config.site_profile) : "";
-    $("notary-fields").hidden = config.site_profile !== "notary";
+    // The notary compares what was typed with the chip; the BHXH gateway needs a name and a birth date.
+    const fieldsShown = config.site_profile === "notary" || config.lookup_needs_identity;
+    $("notary-fields").hidden = !fieldsShown;
+    $("fields-legend").textContent = t(config.site_profile === "notary" ? "desk.manual.notary_fields"
+      : "desk.manual.identity_fields");
     renderBanners();
+    renderOperators(operators);
   }
 
   // --- formatting --------------------------------------------------------------------------------
@@ -123,9 +131,12 @@
     const progress = $("progress");
     progress.hidden = state.state !== "reading";
     $("progress-bar").style.width = Math.round((state.fraction || 0) * 100) + "%";
+    // A read that ended with no result (card pulled, wrong key): the unchecked preview goes away.
+    if (previewing && state.state !== "reading") renderResult(beforePreview);
   }
 
   function renderResult(result) {
+    previewing = null;
     current = result;
     const box = $("result");
     if (!result) {
@@ -143,17 +154,7 @@
     offline.textContent = result.offline ? t("desk.offline", { time: moment(result.offline_since) }) : "";
 
     $("result-body").hidden = false;
-    const face = $("face");
-    if (result.face) {
-      face.src = result.face;
-      face.alt = result.display.full_name || "";
-      face.hidden = false;
-      $("face-none").hidden = true;
-    } else {
-      face.removeAttribute("src");
-      face.hidden = true;
-      $("face-none").hidden = false;
-    }
+    showFace(result.face, result.display.full_name);
     $("name").textContent = result.display.full_name || "—";
     $("dob").textContent = day(result.display.date_of_birth);
     $("sex").textContent = sexText(result.display.sex);
@@ -171,6 +172,44 @@
     renderComparison(result.comparison || []);
     renderReasons(result);
     $("actions").hidden = false;
+  }
+
+  // Who the card being read shows, before its checks and the lookup: the identity, then the face, marked
+  // as being checked; its result replaces it.
+  function renderPreview(preview) {
+    if (!previewing) beforePreview = current;
+    previewing = preview;
+    current = null;
+    $("result").className = "result result-checking";
+    $("verdict-icon").textContent = "…";
+    $("verdict-text").textContent = t("desk.checking");
+    for (const id of ["next", "comparison", "reasons-box", "actions", "offline", "entitlement"]) $(id).hidden = true;
+    $("result-body").hidden = false;
+    showFace(preview.face, preview.display.full_name);
+    $("name").textContent = preview.display.full_name || "—";
+    $("dob").textContent = day(preview.display.date_of_birth);
+    $("sex").textContent = sexText(preview.display.sex);
+    $("idmasked").textContent = preview.display.id_masked || "—";
+    $("source").textContent = t("desk.source.chip");
+    $("time").textContent = "";
+    const badge = $("badge");
+    badge.className = "badge badge-checking";
+    badge.textContent = t("desk.checking");
+    $("badge-reason").textContent = "";
+  }
+
+  function showFace(src, name) {
+    const face = $("face");
+    if (src) {
+      face.src = src;
+      face.alt = name || "";
+      face.hidden = false;
+      $("face-none").hidden = true;
+    } else {
+      face.removeAttribute("src");
+      face.hidden = true;
+      $("face-none").hidden = false;
+    }
   }
 
   function fact(list, labelKey, value, className) {
@@ -191,15 +230,27 @@
     }
     box.hidden = false;
     box.className = "entitlement entitlement-" + ent.status;
-    const key = `check.${ent.kind}.${ent.status}`;
+    const key = ent.reason_key && texts[ent.reason_key] ? ent.reason_key : `check.${ent.kind}.${ent.status}`;
     $("ent-status").textContent = texts[key] ? t(key) : ent.status;
     const d = ent.details || {};
+    const good = ent.status === "valid" || ent.status === "valid_with_warning";
     if (ent.kind === "insurance" && d.card_number) {
       fact(list, "desk.insurance_card", d.card_number, "mono");
-      fact(list, "desk.valid_until", day(d.valid_to), ent.status === "valid" ? "good" : "bad");
-      fact(list, "desk.benefit_level", d.benefit_rate ? `${d.benefit_level} (${d.benefit_rate}%)` : String(d.benefit_level));
-      fact(list, "desk.facility", `${d.facility_code} · ${d.facility_name}`);
-    } else if (ent.kind === "roster" && d.candidate_no) {
+      if (d.valid_from) fact(list, "desk.validity", `${day(d.valid_from)} – ${day(d.valid_to)}`, good ? "good" : "bad");
+      else fact(list, "desk.valid_until", day(d.valid_to), good ? "good" : "bad");
+      if (d.benefit_level) {
+        fact(list, "desk.benefit_level", d.benefit_rate ? `${d.benefit_level} (${d.benefit_rate}%)` : String(d.benefit_level));
+      }
+      if (d.facility_code) fact(list, "desk.facility", d.facility_name ? `${d.facility_code} · ${d.facility_name}` : d.facility_code);
+      if (d.five_year_date) fact(list, "desk.five_year", day(d.five_year_date));
+    }
+    if (ent.kind === "insurance" && d.new_card) {
+      const card = d.new_card;
+      const facility = card.facility ? ` · ${card.facility.code}${card.facility.name ? " " + card.facility.name : ""}` : "";
+      fact(list, "desk.new_card", `${card.number} (${day(card.valid_from)} – ${day(card.valid_to)})${facility}`, "mono");
+    }
+    if (ent.kind === "insurance" && d.message) fact(list, "desk.gateway_message", d.message, "quote");
+    if (ent.kind === "roster" && d.candidate_no) {
       fact(list, "desk.seat", d.candidate_no, "mono big");
       fact(list, "desk.session", d.session_id || "", "mono");
     }
@@ -334,12 +385,17 @@
       refreshStatus().catch(() => {});
     } else if (kind === "reader") {
       renderReader(payload);
+    } else if (kind === "preview") {
+      renderPreview(payload);
     }
   }
 
   async function refresh() {
     const latest = await apiJson("/api/results/latest");
-    if (latest.result && (!current || current.result_id !== latest.result.result_id)) renderResult(latest.result);
+    // While a card is being read, its result is on its way: the preview stays.
+    if (!previewing && latest.result && (!current || current.result_id !== latest.result.result_id)) {
+      renderResult(latest.result);
+    }
     await Promise.all([loadHistory(), refreshStatus()]);
   }
 
@@ -347,6 +403,7 @@
     const status = await apiJson("/api/status");
     renderStatus(status);
     if (status.reader_state && !readerState) renderReader(status.reader_state);
+    if (status.operator && typeof status.operator === "object") renderOperators(status.operator);
   }
 
   // --- the operator's input -------------------------------------------------------------------------
@@ -363,7 +420,7 @@
       return;
     }
     const body = { id_number: number };
-    if (config.site_profile === "notary") {
+    if (!$("notary-fields").hidden) {
       if ($("f-name").value.trim()) body.full_name = $("f-name").value.trim();
       if ($("f-dob").value.trim()) body.date_of_birth = $("f-dob").value.trim();
     }
@@ -397,12 +454,81 @@
     setTimeout(() => URL.revokeObjectURL(link.href), 1000);
   }
 
+  // --- the operator ------------------------------------------------------------------------------------
+
+  function renderOperators(state) {
+    operators = state;
+    const box = $("operator");
+    if (!state || !state.required) {
+      box.hidden = !(state && state.signed_in);
+      $("operator-name").textContent = state && state.signed_in ? state.signed_in.name : "";
+      $("sign-out").hidden = true;
+      return;
+    }
+    box.hidden = false;
+    $("operator-name").textContent = state.signed_in ? state.signed_in.name : t("desk.operator.none");
+    $("sign-out").hidden = !state.signed_in || state.automatic;
+    if (!state.signed_in) askSignIn();
+  }
+
+  function askSignIn() {
+    const dialog = $("sign-in-dialog");
+    if (dialog.open) return; // asked already: the status refresh must not undo the operator's choice
+    const who = $("sign-in-who");
+    who.replaceChildren();
+    for (const operator of operators.operators) {
+      const option = el("option", "", operator.name);
+      option.value = String(operator.number);
+      option.dataset.pin = operator.pin ? "1" : "";
+      who.appendChild(option);
+    }
+    showPinFor(who);
+    dialog.showModal();
+    who.focus();
+  }
+
+  function showPinFor(who) {
+    const chosen = who.options[who.selectedIndex];
+    const needsPin = Boolean(chosen && chosen.dataset.pin);
+    $("sign-in-pin").hidden = !needsPin;
+    $("sign-in-pin").previousElementSibling.hidden = !needsPin;
+  }
+
+  async function signIn(event) {
+    event.preventDefault();
+    const error = $("sign-in-error");
+    error.textContent = "";
+    try {
+      const state = await apiJson("/api/operator", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ number: Number($("sign-in-who").value), pin: $("sign-in-pin").value }),
+      });
+      $("sign-in-pin").value = "";
+      $("sign-in-dialog").close();
+      renderOperators(state);
+    } catch (failure) {
+      const detail = failure.body && failure.body.error;
+      error.textContent = detail ? (lang === "en" ? detail.message_en : detail.message_vi) : String(failure);
+      $("sign-in-pin").value = "";
+    }
+  }
+
+  async function signOut() {
+    renderOperators(await apiJson("/api/operator", { method: "DELETE" }));
+  }
+
+  async function loadOperators() {
+    renderOperators(await apiJson("/api/operators"));
+  }
+
   function toggleLanguage() {
     lang = lang === "vi" ? "en" : "vi";
     localStorage.setItem(LANG_KEY, lang);
     applyStaticTexts();
+    if (previewing) renderPreview(previewing);
+    else renderResult(current);
     renderReader(readerState);
-    renderResult(current);
     loadHistory().catch(() => {});
     refreshStatus().catch(() => {});
   }
@@ -432,6 +558,7 @@
     config = await apiJson("/api/config");
     if (!localStorage.getItem(LANG_KEY) && config.language) lang = config.language;
     applyStaticTexts();
+    await loadOperators();
     await refresh();
     setInterval(() => refreshStatus().catch(() => {}), STATUS_EVERY_MS);
     stream();
@@ -441,6 +568,9 @@
     $("lang").addEventListener("click", toggleLanguage);
     $("manual").addEventListener("submit", submitManual);
     $("receipt").addEventListener("click", downloadReceipt);
+    $("sign-in-form").addEventListener("submit", signIn);
+    $("sign-in-who").addEventListener("change", (event) => showPinFor(event.target));
+    $("sign-out").addEventListener("click", () => signOut().catch(() => {}));
     $("token-form").addEventListener("submit", (event) => {
       event.preventDefault();
       token = $("token-input").value.trim();

@@ -14,7 +14,7 @@ from agent.icao.lds_registry import DG15
 @dataclasses.dataclass(frozen=True)
 class Dg15:
     """The AA key: ``public_key_der`` is the SubjectPublicKeyInfo as stored, ``public_key`` its reading
-    (``public_key.key`` is None, with the reason, for an unsupported algorithm or curve)."""
+    (``public_key.usable`` is False, with the reason, for an unsupported algorithm or curve)."""
 
     public_key_der: bytes = dataclasses.field(repr=False)
     public_key: pki.PublicKey

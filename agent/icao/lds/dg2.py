@@ -1,10 +1,19 @@
 """DG2, the encoded face (Doc 9303-10 §4.7.2): a CBEFF biometric information group template (ISO/IEC
-7816-11, tags 7F61 / 7F60 / A1 / 5F2E) around ISO/IEC 19794-5 facial records, from which this module
-extracts each face image's bytes and format (JPEG or JPEG 2000) and the image information.
+7816-11, tags 7F61 / 7F60 / A1 / 5F2E or 7F2E) around the face records, from which this module extracts
+each face image's bytes and format (JPEG or JPEG 2000) and the image information. Two encodings:
 
-Pure: the image is not decoded here (that is :mod:`agent.faces`, with Pillow, outside the core).
-19794-5:2005 records ("010") are read field by field; for other versions the image is located by
-its JPEG / JPEG 2000 signature.
+- ISO/IEC 19794-5 facial records (CBEFF format type 0x0008, in a primitive 5F2E block). 19794-5:2005
+  records ("010") are read field by field; for other versions the image is located by its JPEG / JPEG
+  2000 signature.
+- ISO/IEC 39794-5 (format type 0x002A), the DER-encoded ASN.1 that replaces it in new documents (ICAO's
+  application profile, in a constructed 7F2E block): FaceImageDataBlock [APPLICATION 5] { versionBlock
+  [0], representationBlocks [1] } and, per representation, the 2D image representation's
+  representationData2D [0] (the image) and imageInformation2DBlock [1] (image data format [0], image
+  size [7]). ICAO's samples wrap the data block in a context [1] (as the 39794-1 biometric data record
+  choice does); it is accepted with or without.
+
+Pure: the image is not decoded here (that is :mod:`agent.faces`, with Pillow, outside the core). The
+file is hashed by passive authentication as it was read, whatever its encoding.
 """
 
 from __future__ import annotations
@@ -12,7 +21,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from agent.errors import DocumentError
+from agent.errors import DocumentError, TlvError
+from agent.icao import tlv
 from agent.icao.lds import children, unwrap
 from agent.icao.lds_registry import DG2
 
@@ -24,6 +34,32 @@ TAG_BDB = 0x5F2E
 TAG_BDB_CONSTRUCTED = 0x7F2E
 TAG_FORMAT_OWNER = 0x87
 TAG_FORMAT_TYPE = 0x88
+
+FORMAT_TYPE_19794_5 = 0x0008
+FORMAT_TYPE_39794_5 = 0x002A
+
+# ISO/IEC 39794-5 ASN.1 tags (context-specific, constructed unless noted)
+TAG_39794_WRAPPER = 0xA1  # the [1] choice around the data block in ICAO's samples
+TAG_FACE_IMAGE_DATA_BLOCK = 0x65  # [APPLICATION 5]
+TAG_VERSION_BLOCK = 0xA0
+TAG_REPRESENTATION_BLOCKS = 0xA1
+TAG_REPRESENTATION = 0x30
+TAG_IMAGE_REPRESENTATION = 0xA1
+TAG_REPRESENTATION_BASE = 0xA0
+TAG_REPRESENTATION_2D = 0xA0
+TAG_REPRESENTATION_DATA_2D = 0x80  # primitive OCTET STRING: the image
+TAG_IMAGE_INFORMATION_2D = 0xA1
+TAG_IMAGE_DATA_FORMAT = 0xA0
+TAG_IMAGE_SIZE = 0xA7
+TAG_FACE_IMAGE_KIND = 0xA1
+TAG_COLOUR_SPACE = 0xA9
+TAG_CODE = 0x80  # primitive [0]: the code inside a coded value, or the first field of a block
+TAG_SECOND = 0x81  # primitive [1]
+TAG_EXTENSION_BLOCK = 0xA1  # the extension block of a coded value
+
+# ImageDataFormat codes of 39794-5 that this reader can tell from the code alone
+IMAGE_FORMAT_39794_JPEG = 2
+IMAGE_FORMAT_39794_JPEG2000 = (3, 4)  # lossy, lossless
 
 FACE_FORMAT_ID = b"FAC\x00"
 FACE_VERSION_2005 = b"010\x00"
@@ -100,10 +136,153 @@ def parse_dg2(data: bytes) -> Dg2:
         block = parts.get(TAG_BDB) or parts.get(TAG_BDB_CONSTRUCTED)
         if block is None:
             raise DocumentError("biometric data block (5F2E) missing", file=DG2.name)
-        faces.extend(parse_facial_record(block.value))
+        format_type = _header_value(parts[TAG_HEADER], TAG_FORMAT_TYPE)
+        if format_type == FORMAT_TYPE_39794_5 or (format_type is None and block.tag == TAG_BDB_CONSTRUCTED):
+            faces.extend(parse_39794_5(block.value))
+        else:
+            faces.extend(parse_facial_record(block.value))
     if not faces:
         raise DocumentError("no face image", file=DG2.name)
     return Dg2(tuple(faces))
+
+
+def _header_value(header: tlv.Tlv, tag: int) -> int | None:
+    for item in children(header, DG2.name, "biometric header template"):
+        if item.tag == tag and item.value:
+            return int.from_bytes(item.value, "big")
+    return None
+
+
+# --- ISO/IEC 39794-5 ------------------------------------------------------------------------------
+
+
+def _fields(item: tlv.Tlv, what: str) -> dict[int, tlv.Tlv]:
+    """The tagged fields of a 39794-5 SEQUENCE, by tag; a repeated tag is an error."""
+    found: dict[int, tlv.Tlv] = {}
+    for child in children(item, DG2.name, what):
+        if child.tag in found:
+            raise DocumentError(f"{what}: field {child.tag:X} repeated", file=DG2.name)
+        found[child.tag] = child
+    return found
+
+
+def _integer(item: tlv.Tlv, what: str) -> int:
+    if not item.value or len(item.value) > 8 or item.value[0] & 0x80:
+        raise DocumentError(f"{what} is not a non-negative INTEGER", file=DG2.name)
+    return int.from_bytes(item.value, "big")
+
+
+def _code(item: tlv.Tlv | None, what: str) -> int | None:
+    """A coded value: a primitive INTEGER, or a CHOICE { code [0], extensionBlock [1] }. ICAO's
+    application profile may carry the code inside the extension block, as its [0] (the "extension
+    block fallback" its samples use for the face image kind and the colour space); anything else in
+    the extension block gives None."""
+    if item is None:
+        return None
+    if not tlv.is_constructed(item.tag):
+        return _integer(item, what)
+    fields = _fields(item, what)
+    if TAG_CODE in fields:
+        return _integer(fields[TAG_CODE], what)
+    extension = fields.get(TAG_EXTENSION_BLOCK)
+    if extension is not None:
+        inner = _fields(extension, what)
+        if TAG_CODE in inner:
+            return _integer(inner[TAG_CODE], what)
+    return None
+
+
+def parse_39794_5(block: bytes) -> list[FaceImage]:
+    """The face images of an ISO/IEC 39794-5 FaceImageDataBlock (the content of the 7F2E block)."""
+    try:
+        item = tlv.decode_single(block)
+    except TlvError as exc:
+        raise DocumentError(f"ISO/IEC 39794-5 data block: {exc.message}", file=DG2.name) from exc
+    if item.tag == TAG_39794_WRAPPER:
+        inner = children(item, DG2.name, "ISO/IEC 39794-5 data block")
+        if len(inner) != 1:
+            raise DocumentError("ISO/IEC 39794-5 data block wrapper does not hold one block", file=DG2.name)
+        item = inner[0]
+    if item.tag != TAG_FACE_IMAGE_DATA_BLOCK:
+        raise DocumentError(f"not an ISO/IEC 39794-5 face image data block (tag {item.tag:X})", file=DG2.name)
+    fields = _fields(item, "face image data block")
+    version = _version(fields.get(TAG_VERSION_BLOCK))
+    if TAG_REPRESENTATION_BLOCKS not in fields:
+        raise DocumentError("ISO/IEC 39794-5 data block without representation blocks", file=DG2.name)
+    blocks = children(fields[TAG_REPRESENTATION_BLOCKS], DG2.name, "representation blocks")
+    if blocks and all(child.tag == TAG_REPRESENTATION for child in blocks):
+        representations = blocks
+    else:  # a single representation block whose SEQUENCE the [1] tag replaced
+        representations = [fields[TAG_REPRESENTATION_BLOCKS]]
+    faces = [_representation(representation, version) for representation in representations]
+    if not faces:
+        raise DocumentError("ISO/IEC 39794-5 data block with no representation", file=DG2.name)
+    return faces
+
+
+def _version(block: tlv.Tlv | None) -> str:
+    if block is None:
+        raise DocumentError("ISO/IEC 39794-5 data block without its version block", file=DG2.name)
+    fields = _fields(block, "version block")
+    if TAG_CODE not in fields or TAG_SECOND not in fields:
+        raise DocumentError("ISO/IEC 39794-5 version block without generation and year", file=DG2.name)
+    generation = _integer(fields[TAG_CODE], "the generation")
+    year = _integer(fields[TAG_SECOND], "the year")
+    return f"39794-5 generation {generation} ({year})"
+
+
+def _representation(representation: tlv.Tlv, version: str) -> FaceImage:
+    fields = _fields(representation, "representation block")
+    image_representation = fields.get(TAG_IMAGE_REPRESENTATION)
+    if image_representation is None:
+        raise DocumentError("ISO/IEC 39794-5 representation without an image representation", file=DG2.name)
+    base = _fields(image_representation, "image representation").get(TAG_REPRESENTATION_BASE)
+    two_d = _fields(base, "image representation").get(TAG_REPRESENTATION_2D) if base is not None else None
+    if two_d is None:
+        raise DocumentError("ISO/IEC 39794-5 representation is not a 2D image (a 3D shape or an extension)",
+                            file=DG2.name)  # fmt: skip
+    parts = _fields(two_d, "2D image representation")
+    data = parts.get(TAG_REPRESENTATION_DATA_2D)
+    information = parts.get(TAG_IMAGE_INFORMATION_2D)
+    if data is None or information is None:
+        raise DocumentError("ISO/IEC 39794-5 2D representation without its image data or information",
+                            file=DG2.name)  # fmt: skip
+    info = _fields(information, "image information")
+    data_format = _code(info.get(TAG_IMAGE_DATA_FORMAT), "the image data format")
+    width = height = 0
+    if TAG_IMAGE_SIZE in info:
+        size = _fields(info[TAG_IMAGE_SIZE], "image size")
+        if TAG_CODE in size and TAG_SECOND in size:
+            width, height = _integer(size[TAG_CODE], "the width"), _integer(size[TAG_SECOND], "the height")
+    image = data.value
+    return FaceImage(
+        image=image,
+        image_format=_image_format_39794(image, data_format),
+        width=width,
+        height=height,
+        image_data_type=data_format,
+        face_image_type=_code(info.get(TAG_FACE_IMAGE_KIND), "the face image kind") or 0,
+        colour_space=_code(info.get(TAG_COLOUR_SPACE), "the colour space") or 0,
+        record_version=version,
+    )
+
+
+def _image_format_39794(image: bytes, data_format: int | None) -> ImageFormat:
+    if not image:
+        raise DocumentError("empty face image", file=DG2.name)
+    if image.startswith(JPEG_MAGIC):
+        return ImageFormat.JPEG
+    if image.startswith((JP2_MAGIC, J2K_MAGIC)):
+        return ImageFormat.JPEG2000
+    if data_format == IMAGE_FORMAT_39794_JPEG:
+        return ImageFormat.JPEG
+    if data_format in IMAGE_FORMAT_39794_JPEG2000:
+        return ImageFormat.JPEG2000
+    raise DocumentError(f"face image is neither JPEG nor JPEG 2000 (image data format {data_format})",
+                        file=DG2.name)  # fmt: skip
+
+
+# --- ISO/IEC 19794-5 ------------------------------------------------------------------------------
 
 
 def parse_facial_record(record: bytes) -> list[FaceImage]:

@@ -6,6 +6,11 @@ This module only parses: it extracts what passive authentication needs (the exac
 hashed and signed, the signed attributes, the signer identifier and certificates) and raises
 :class:`agent.errors.DocumentError` with ``file="EF.SOD"`` for anything it cannot read. Whether the
 signature verifies is :mod:`agent.icao.passive_auth`'s business.
+
+The eContentType is the ICAO LDS security object OID (Doc 9303-10 §4.6.2.1); some issuers' SODs carry
+the generic id-data of RFC 5652 §4 instead, or an early OID (the mistyped 1.3.27.1.1.1, the Dutch SDU
+1.2.528.1.1006.1.20.1) that the reference readers (JMRTD's SODFile) accept: they are read the same way,
+with a note (:attr:`SecurityObject.notes`), and everything else is verified as usual.
 """
 
 from __future__ import annotations
@@ -19,6 +24,13 @@ from agent.icao.lds import unwrap
 from agent.icao.lds_registry import DATA_GROUPS, EF_SOD
 
 OID_LDS_SECURITY_OBJECT = "2.23.136.1.1.1"
+OID_ID_DATA = "1.2.840.113549.1.7.1"
+# eContentTypes accepted in place of the LDS security object OID, and what each is.
+LEGACY_CONTENT_TYPES: Mapping[str, str] = {
+    OID_ID_DATA: "id-data (RFC 5652)",
+    "1.3.27.1.1.1": "an early, mistyped LDS security object OID",
+    "1.2.528.1.1006.1.20.1": "the Dutch SDU LDS security object OID",
+}
 
 TAG_SEQUENCE = 0x30
 TAG_INTEGER = 0x02
@@ -55,15 +67,23 @@ class SecurityObject:
     def certificates(self) -> tuple[pki.Certificate, ...]:
         return self.signed.certificates
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What was accepted that a strict reader would not (a legacy eContentType)."""
+        return (self.signed.content_type_note,) if self.signed.content_type_note else ()
+
     def signer_certificate(self) -> pki.Certificate | None:
-        """The Document Signer certificate the SignerInfo names, if the SOD carries it."""
-        return self.signed.signer_certificate()
+        """The Document Signer certificate: the one the SignerInfo names, else the one embedded
+        certificate that verifies the signature (:meth:`agent.icao.signed_data.SignedContent.find_signer`)."""
+        return self.signed.find_signer().certificate
 
 
 def parse_sod(data: bytes) -> SecurityObject:
     """Parse EF.SOD (tag 77 around a CMS ContentInfo)."""
     wrapper = unwrap(data, EF_SOD)
-    signed = signed_data.read_signed_data(wrapper.value, file=EF_SOD.name, content_type=OID_LDS_SECURITY_OBJECT)
+    signed = signed_data.read_signed_data(
+        wrapper.value, file=EF_SOD.name, content_type=OID_LDS_SECURITY_OBJECT, legacy_content_types=LEGACY_CONTENT_TYPES
+    )
     version, hash_algorithm, hashes_by_group, lds_version, unicode_version = parse_lds_security_object(
         signed.content
     )
