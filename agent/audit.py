@@ -7,7 +7,10 @@ One JSON object per line. Each entry carries its sequence number, the time, the 
 the action and a few non-personal facts, the SHA-256 ``hash`` of its own canonical form and the
 ``prev`` hash of the entry before it, so that an edited, removed, reordered or inserted line breaks
 the chain at that point. A ``mac`` (HMAC-SHA256 of the hash under a key kept outside the log)
-stops anyone without the key from rewriting the whole chain after an edit. No personal data is
+stops anyone without the key from rewriting the whole chain after an edit. Removing the last entries
+leaves a chain that still links, so each append also records the running head (sequence number, hash
+and a MAC of both) apart from the log, in the store (:class:`AuditHead`); ``audit verify`` compares the
+log's end with it and reports the entries missing from the tail. No personal data is
 written in clear (Decree 13/2023): an ID number appears only masked (first 3 + last 2 digits) and as
 a keyed hash (``subject``) that lets an auditor holding the key find one person's entries.
 """
@@ -19,17 +22,20 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import filelock
 
 from agent.errors import StoreError, StoreLockedError
 from agent.privacy import mask_id
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 SUBJECT_BYTES = 16
@@ -37,6 +43,7 @@ TAIL_BYTES = 64 * 1024  # an entry is well under 2 KB: the last one is always in
 LOCK_TIMEOUT_S = 30.0  # an append holds the lock for one write and fsync: far less, even on a slow disk
 _INFO_MAC = b"cccd-agent audit v1: entry MAC"
 _INFO_SUBJECT = b"cccd-agent audit v1: subject"
+_HEAD_PREFIX = "audit-head-v1"
 
 ACTION_VERIFICATION = "verification"
 ACTION_READ_FAILED = "read_failed"
@@ -89,6 +96,31 @@ def person_fields(keys: AuditKeys | None, id_number: str) -> dict[str, str]:
     return fields
 
 
+class AuditHead(Protocol):
+    """Where the log's running head is kept, apart from the log (the store: sync.store.AuditHeadRecord)."""
+
+    def load(self) -> str | None: ...
+
+    def save(self, value: str) -> None: ...
+
+
+def encode_head(seq: int, digest: str, keys: AuditKeys | None) -> str:
+    """``audit-head-v1:<seq>:<hash>:<mac>`` (the MAC empty without a key)."""
+    mac = keys.mac(f"head:{seq}:{digest}") if keys is not None else ""
+    return f"{_HEAD_PREFIX}:{seq}:{digest}:{mac}"
+
+
+def decode_head(value: str, keys: AuditKeys | None) -> tuple[int, str] | str:
+    """(seq, hash) of a recorded head, or the reason it cannot be trusted."""
+    parts = value.split(":")
+    if len(parts) != 4 or parts[0] != _HEAD_PREFIX or not parts[1].isdigit() or len(parts[2]) != 64:
+        return "the store's record of the log's end is malformed"
+    seq, digest, mac = int(parts[1]), parts[2], parts[3]
+    if keys is not None and not hmac.compare_digest(mac, keys.mac(f"head:{seq}:{digest}")):
+        return "the store's record of the log's end does not verify (rewritten without the audit key)"
+    return seq, digest
+
+
 @dataclasses.dataclass(frozen=True)
 class AuditProblem:
     """The first broken link: the 1-based line, the entry's sequence number if readable, what is wrong."""
@@ -111,6 +143,7 @@ class AuditReport:
     first_problem: AuditProblem | None
     first_at: str | None = None
     last_at: str | None = None
+    head_checked: bool = False  # the log's end was compared with the head kept in the store
 
     @property
     def ok(self) -> bool:
@@ -127,6 +160,7 @@ class AuditReport:
             "first_problem": self.first_problem.to_json() if self.first_problem else None,
             "first_at": self.first_at,
             "last_at": self.last_at,
+            "head_checked": self.head_checked,
         }
 
 
@@ -138,9 +172,11 @@ class AuditLog:
     writing unlocked, which could fork the hash chain."""
 
     def __init__(self, path: str | os.PathLike[str], keys: AuditKeys | None, *, operator: str, site_id: str,
-                 clock: Callable[[], datetime] = _utc_now, lock_timeout_s: float = LOCK_TIMEOUT_S) -> None:
+                 clock: Callable[[], datetime] = _utc_now, lock_timeout_s: float = LOCK_TIMEOUT_S,
+                 head: AuditHead | None = None) -> None:
         self.path = Path(path)
         self.keys = keys
+        self.head = head
         self.operator = operator
         self.site_id = site_id
         self._clock = clock
@@ -176,6 +212,12 @@ class AuditLog:
                 os.fsync(handle.fileno())
             except OSError as exc:
                 raise StoreError(f"cannot write to the audit log {self.path}: {exc.strerror}") from exc
+            if self.head is not None:
+                try:  # under the log's lock, so that heads are recorded in the entries' order
+                    self.head.save(encode_head(entry["seq"], entry["hash"], self.keys))
+                except StoreError as error:
+                    # The entry is written; a head that lags behind the log is not a removal.
+                    log.warning("audit: the log's head could not be recorded in the store: %s", error.message)
             return entry
 
     def entries(self) -> Iterator[dict[str, Any]]:
@@ -249,8 +291,9 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
             yield number, raw.rstrip(b"\r\n")
 
 
-def verify_log(path: str | os.PathLike[str], keys: AuditKeys | None) -> AuditReport:
-    """Walk the chain from the first entry and stop at the first broken link."""
+def verify_log(path: str | os.PathLike[str], keys: AuditKeys | None, head: str | None = None) -> AuditReport:
+    """Walk the chain from the first entry and stop at the first broken link; with the ``head`` recorded
+    in the store (:class:`AuditHead`), a log that ends before it, or elsewhere, is broken too."""
     file = Path(path)
     if not file.is_file():
         raise StoreError(f"there is no audit log at {file}")
@@ -262,7 +305,11 @@ def verify_log(path: str | os.PathLike[str], keys: AuditKeys | None) -> AuditRep
     first_at: str | None = None
     last_at: str | None = None
     problem: AuditProblem | None = None
+    recorded = decode_head(head, keys) if head is not None else None
+    hash_at_head: str | None = None
+    lines = 0
     for number, raw in _lines(file):
+        lines = number
         if not raw.strip():
             problem = AuditProblem(number, None, "empty line inside the log")
             break
@@ -282,8 +329,26 @@ def verify_log(path: str | os.PathLike[str], keys: AuditKeys | None) -> AuditRep
         first_at = first_at or entry["at"]
         last_at = entry["at"]
         prev = entry["hash"]
+        if isinstance(recorded, tuple) and entry["seq"] == recorded[0]:
+            hash_at_head = entry["hash"]
         expected_seq += 1
-    return AuditReport(str(file), count, operators, actions, keys is not None, problem, first_at, last_at)
+    if problem is None and recorded is not None:
+        problem = _head_problem(recorded, count, hash_at_head, lines)
+    return AuditReport(str(file), count, operators, actions, keys is not None, problem, first_at, last_at,
+                       head_checked=recorded is not None)
+
+
+def _head_problem(recorded: tuple[int, str] | str, count: int, hash_at_head: str | None,
+                  lines: int) -> AuditProblem | None:
+    if isinstance(recorded, str):
+        return AuditProblem(lines + 1, None, recorded)
+    seq, digest = recorded
+    if count < seq:
+        return AuditProblem(lines + 1, seq, f"the log ends at entry {count} but the store recorded entry {seq}: "
+                                            f"the last {seq - count} entries were removed")
+    if hash_at_head != digest:
+        return AuditProblem(seq, seq, f"entry {seq} is not the one the store recorded (the log was rewritten)")
+    return None
 
 
 def _entry_problem(entry: Any, expected_seq: int, prev: str, keys: AuditKeys | None) -> str:

@@ -5,7 +5,7 @@ counts, names; never personal data) and, for anything but ok, the fix in Vietnam
 
 The parts, in the order a desk depends on them: versions and settings (the chain of files), where the
 data and the log live, whether the desk agent is already running, the PC/SC service, its readers and a
-card on them, the camera (and, once the agent has serial QR scanners, those: :func:`check_scanners`),
+card on them, the camera, the serial QR scanner (:func:`check_scanners`),
 the trust store (CSCAs loaded, expiring, master lists verified, unusable files), the backends (reachable,
 credentials accepted, clock skew against their ``Date``), the keys, the store (integrity, schema, the
 outbox) and the audit log's chain.
@@ -98,6 +98,7 @@ class Probes:
     scard: Any = None  # pyscard's scard module (None: the real one, imported on first use)
     session: Any = None  # a requests-like session for the backends (None: a new one)
     open_camera: Callable[[Settings], Any] | None = None
+    open_scanner: Callable[[Settings], None] | None = None  # opens and closes [qr] serial_port
     platform: str = sys.platform
     keyring_backend: Any = None
     now: Callable[[], datetime] = dataclasses.field(default=lambda: datetime.now(UTC))
@@ -319,15 +320,27 @@ def _open_configured_camera(settings: Settings) -> Any:
 
 
 def check_scanners(settings: Settings, probes: Probes) -> list[Finding]:
-    """Serial QR scanners. The agent has none yet (a later issue adds ``[qr] serial_port``): until that
-    setting exists nothing is reported; with it, this check opens the port and reports it like the camera."""
-    port = getattr(settings.qr, "serial_port", None)
-    if port is None:
-        return []
+    """The serial QR scanner of ``[qr] serial_port``: opened and closed again, like the camera (not while
+    the desk agent runs: it holds the port). A keyboard-wedge scanner needs no setting: it is tested by
+    scanning at the desk page."""
+    port = settings.qr.serial_port.strip()
     if not port:
-        return [Finding("scanners", OK, "no serial QR scanner at this desk ([qr] serial_port is empty)")]
-    return [Finding("scanners", WARNING, f"serial QR scanner {port} configured; this doctor cannot test it yet",
-                    "doctor.fix.scanner_untested")]
+        return [Finding("scanners", OK, "no serial QR scanner at this desk ([qr] serial_port is empty); a "
+                        "keyboard-wedge scanner is tested by scanning at the desk page")]
+    if probes.agent_running is not None and probes.agent_running(settings):
+        return [Finding("scanners", OK, f"serial QR scanner {port} not opened: the running desk agent uses it")]
+    opener = probes.open_scanner or _open_configured_scanner
+    try:
+        opener(settings)
+    except CameraUnavailableError as error:  # ScannerUnavailableError
+        return [Finding("scanners", FAIL, error.message, "doctor.fix.scanner")]
+    return [Finding("scanners", OK, f"serial QR scanner {port} opened at {settings.qr.serial_baud} baud")]
+
+
+def _open_configured_scanner(settings: Settings) -> None:
+    from agent.qr.serial_port import probe_port
+
+    probe_port(settings.qr.serial_port.strip(), baud=settings.qr.serial_baud)
 
 
 # --- trust store ---------------------------------------------------------------------------------
@@ -618,6 +631,23 @@ def _outbox_finding(status: Any, now: datetime) -> Finding:
     return Finding("store.outbox", OK, counts, details=details)
 
 
+def _recorded_audit_head(settings: Settings, probes: Probes) -> str | None:
+    """The log's running head as the store recorded it (so that a log cut short is seen); None when the
+    store cannot be opened now (its own finding says why)."""
+    from sync.store import Store
+
+    path = settings.store_path()
+    key = _store_key(settings, probes)
+    if not path.is_file() or not key.exists():
+        return None
+    try:
+        store = Store.open(path, key, busy_timeout_s=settings.store.busy_timeout_s)
+    except StoreError:
+        return None
+    with _closing(store):
+        return store.audit_head.load()
+
+
 def check_audit(settings: Settings, probes: Probes) -> list[Finding]:
     from agent.audit import AuditKeys, verify_log
 
@@ -629,7 +659,7 @@ def check_audit(settings: Settings, probes: Probes) -> list[Finding]:
         keys = AuditKeys(_store_key(settings, probes).load(create=False))
     except StoreError:
         keys = None
-    report = verify_log(path, keys)
+    report = verify_log(path, keys, _recorded_audit_head(settings, probes))
     details = report.to_json()
     if report.first_problem is not None:
         problem = report.first_problem

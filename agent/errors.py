@@ -200,6 +200,13 @@ class CameraUnavailableError(QrError):
     exit_code = 69
 
 
+class ScannerUnavailableError(CameraUnavailableError):
+    """A serial QR scanner's port cannot be opened or stopped working (unplugged): handled as a camera
+    that is gone (retried, shown as unavailable), with its own operator message."""
+
+    message_key = "error.scanner_unavailable"
+
+
 class QrDecodeError(QrError):
     """No code could be decoded from the frames given."""
 
@@ -273,6 +280,13 @@ class StoreCorruptError(StoreError):
     message_key = "error.store_corrupt"
 
 
+class StoreDamagedError(StoreCorruptError):
+    """The integrity check at opening found the file damaged: it is still read (to export the outbox),
+    never written to again; the message says how to recover."""
+
+    message_key = "error.store_damaged"
+
+
 class SyncError(AgentError):
     """The outbox could not be delivered."""
 
@@ -295,6 +309,13 @@ class InvalidInputError(AgentError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(f"{field}: {message}" if field else message)
         self.field = field
+
+
+class UnknownQrCodeError(InvalidInputError):
+    """A QR code that is neither a CCCD card's, a VNeID code nor a BHYT card's: refused like bad input,
+    with its own operator message."""
+
+    message_key = "error.qr_unknown"
 
 
 class IdentityDetailsMissingError(InvalidInputError):

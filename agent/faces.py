@@ -19,8 +19,12 @@ from agent.icao.lds.dg2 import FaceImage, ImageFormat
 from agent.icao.lds_registry import DG2
 
 FILE = DG2.name
-# A passport face is a few hundred pixels a side; refuse absurd sizes before decoding (bombs).
-MAX_PIXELS = 4096 * 4096
+# What a document can hold: a chip's face image is a 15-20 KB picture of a few hundred pixels a side
+# (ISO/IEC 19794-5 full frontal and token images, ICAO Doc 9303-9 §2.2: 300-1000 pixels high). The size is
+# read from the image header and judged before any pixel is decoded: a 488-byte JPEG 2000 header that
+# says 4096 x 4096 would otherwise cost 0.8 s and 628 MB (issue 13).
+MAX_SIDE = 2000
+MAX_PIXELS = 1600 * 1200
 DISPLAYABLE_MODES = ("RGB", "L")
 
 
@@ -48,7 +52,7 @@ class FaceDecoder:
         try:
             with self._image.open(io.BytesIO(face.image)) as picture:
                 width, height = picture.size
-                if width <= 0 or height <= 0 or width * height > self._max_pixels:
+                if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE) or width * height > self._max_pixels:
                     raise DocumentError(f"face image of {width}x{height} pixels refused", file=FILE)
                 picture.load()
                 if face.image_format is ImageFormat.JPEG and picture.format == "JPEG":

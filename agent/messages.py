@@ -59,10 +59,24 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Mã QR không phải mã CCCD hợp lệ.",
         "The QR code is not a valid CCCD code.",
     ),
+    "error.qr_unknown": (
+        "Mã QR không rõ: không phải mã trên thẻ CCCD, mã VNeID hay mã thẻ BHYT.",
+        "Unknown QR code: not the code of a CCCD card, a VNeID code or a BHYT card's code.",
+    ),
+    "error.scanner_unavailable": (
+        "Không mở được máy quét mã QR (cổng COM). Kiểm tra cáp USB của máy quét.",
+        "The QR scanner (serial port) cannot be opened. Check the scanner's USB cable.",
+    ),
     # QR codes (agent.qr, python -m agent qr)
     "qr.kind.cccd": ("Mã QR trên thẻ CCCD / Căn cước", "QR code of a CCCD / Căn cước card"),
     "qr.kind.vneid": ("Mã QR VNeID (cần xác thực với hệ thống)", "VNeID QR code (to be verified by the backend)"),
-    "qr.kind.unknown": ("Mã QR không phải CCCD hay VNeID", "A QR code that is neither CCCD nor VNeID"),
+    "qr.kind.unknown": ("Mã QR không rõ (không phải CCCD, VNeID hay thẻ BHYT)",
+                        "Unknown QR code (neither CCCD, VNeID nor a BHYT card)"),
+    "qr.kind.bhyt": ("Mã QR trên thẻ BHYT (bảo hiểm y tế)", "QR code of a BHYT health-insurance card"),
+    "qr.field.card_number": ("Số thẻ BHYT", "BHYT card number"),
+    "qr.field.facility_code": ("Nơi đăng ký KCB ban đầu", "First-contact facility"),
+    "qr.field.valid_from": ("Giá trị từ ngày", "Valid from"),
+    "qr.field.valid_to": ("Giá trị đến ngày", "Valid to"),
     "qr.field.id_number": ("Số định danh", "ID number"),
     "qr.field.old_id_number": ("Số CMND cũ", "Old ID number"),
     "qr.field.full_name": ("Họ và tên", "Full name"),
@@ -102,6 +116,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Cơ sở dữ liệu cục bộ bị hỏng hoặc sai khóa.",
         "The local database is damaged or encrypted under another key.",
     ),
+    "error.store_damaged": (
+        "Tệp dữ liệu cục bộ bị hỏng: máy trạm không ghi thêm vào đó. Trước hết xuất hàng đợi gửi "
+        "(cccd-agent sync --export-outbox TỆP), rồi dời tệp hỏng đi chỗ khác, khởi động lại và nhập lại hàng đợi "
+        "(cccd-agent sync --import-outbox TỆP); báo bộ phận hỗ trợ.",
+        "The local store is damaged: the agent writes nothing more to it. First export the outbox "
+        "(cccd-agent sync --export-outbox FILE), then move the damaged file aside, start again and import the "
+        "outbox (cccd-agent sync --import-outbox FILE); tell support.",
+    ),
     "error.sync": ("Chưa đồng bộ được dữ liệu.", "The records could not be synchronised yet."),
     "error.invalid_input": ("Thông tin nhập vào không hợp lệ.", "The input is not valid."),
     "error.identity_details_missing": (
@@ -118,6 +140,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "This web page is not allowed to call the agent.",
     ),
     "error.not_found": ("Không tìm thấy kết quả này.", "No such result."),
+    "error.no_such_address": ("Máy trạm không có địa chỉ này.", "The agent has no such address."),
+    "error.method_not_allowed": (
+        "Địa chỉ này không nhận loại yêu cầu này.",
+        "This address does not take this kind of request.",
+    ),
+    "error.bad_request": ("Yêu cầu gửi tới máy trạm không hợp lệ.", "The request sent to the agent is malformed."),
+    "error.request_too_large": ("Yêu cầu gửi tới máy trạm quá lớn.", "The request sent to the agent is too large."),
+    "error.request_timeout": (
+        "Yêu cầu tới máy trạm không gửi xong kịp thời.",
+        "The request to the agent did not arrive in time.",
+    ),
     # PC/SC readers (agent.nfc)
     "error.pcsc_service_down": (
         "Dịch vụ thẻ thông minh (PC/SC) chưa chạy. Trên Windows: cắm đầu đọc vào cổng USB, dịch vụ "
@@ -235,6 +268,24 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Pending: {pending}, sent: {sent}, refused: {failed}",
     ),
     "sync.last_error": ("Lỗi gần nhất ({time}): {error}", "Last error ({time}): {error}"),
+    "sync.parked": (
+        "Tạm gác {parked} bản ghi mà hệ thống liên tục báo lỗi (các bản ghi khác vẫn được gửi). Khi đã khắc phục: "
+        "cccd-agent sync --retry-parked",
+        "{parked} records set aside: the backend kept failing on them while it took the others. Once fixed: "
+        "cccd-agent sync --retry-parked",
+    ),
+    "sync.requeued": ("Đã đưa lại {count} bản ghi vào hàng đợi gửi.", "{count} records are queued again."),
+    "sync.exported": (
+        "Đã xuất {count} bản ghi chờ gửi ra {path} (vẫn mã hóa bằng khóa của kho); "
+        "{unreadable} bản ghi không đọc được.",
+        "Exported {count} records still to send to {path} (still sealed under the store key); {unreadable} "
+        "could not be read.",
+    ),
+    "sync.imported": (
+        "Đã nhập {added} bản ghi vào hàng đợi gửi ({skipped} đã có sẵn).",
+        "Queued {added} imported records ({skipped} were already there).",
+    ),
+    "desk.status.parked": ("tạm gác", "set aside"),
     "sync.done": (
         "Đã gửi {delivered} bản ghi ({duplicates} đã có sẵn), {rejected} bị từ chối, còn chờ {remaining}.",
         "Sent {delivered} records ({duplicates} already there), {rejected} refused, {remaining} pending.",
@@ -297,6 +348,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Answered from saved data: the lookup service cannot be reached",
     ),
     "reason.nothing_checked": ("Chưa kiểm tra được thông tin nào", "Nothing could be checked"),
+    "reason.bhyt_qr": (
+        "Mã QR thẻ BHYT: thông tin thẻ bảo hiểm, không phải giấy tờ tùy thân",
+        "BHYT card QR code: the insurance card's details, not an identity document",
+    ),
+    "reason.bhyt_not_identity": (
+        "Thẻ BHYT không dùng để xác định danh tính tại quầy này",
+        "A BHYT card does not identify the holder at this desk",
+    ),
+    "reason.name_unreliable": (
+        "Họ tên từ máy quét có thể sai (bộ gõ tiếng Việt, hoặc máy quét gõ không dấu)",
+        "The name from the scanner may be wrong (a Vietnamese input method, or a scanner typing without diacritics)",
+    ),
     # the desk: what to do next
     "next.refuse_card": (
         "Không chấp nhận thẻ này. Đề nghị xuất trình giấy tờ khác và báo người phụ trách.",
@@ -309,6 +372,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "next.check_documents": (
         "Đối chiếu với giấy tờ gốc trước khi tiếp tục.",
         "Compare with the original documents before going on.",
+    ),
+    "next.tap_chip_for_name": (
+        "Chạm thẻ CCCD gắn chip để có họ tên chính xác.",
+        "Tap the chip ID card for the exact name.",
     ),
     "next.tap_card": (
         "Đặt thẻ CCCD lên đầu đọc để xác thực chip.",
@@ -431,6 +498,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "desk.source.qr": ("Mã QR", "QR code"),
     "desk.source.vneid": ("VNeID", "VNeID"),
     "desk.source.manual": ("Nhập tay", "Typed"),
+    "desk.source.bhyt_qr": ("Mã QR thẻ BHYT", "BHYT card QR code"),
+    "desk.bhyt_card": ("Số thẻ BHYT", "BHYT card number"),
+    "desk.status.scanner": ("Máy quét", "Scanner"),
+    "desk.status.keyboard": ("bàn phím", "keyboard"),
+    "desk.scan_failed": ("Không dùng được mã vừa quét", "The code just scanned cannot be used"),
     "desk.time": ("Thời gian", "Time"),
     "desk.authenticity": ("Xác thực thẻ", "Card authenticity"),
     "desk.badge.genuine": ("Thẻ thật", "Genuine card"),
@@ -577,6 +649,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "doctor.fix.scanner_untested": (
         "Quét thử một mã QR trên trang bàn tiếp đón để kiểm tra máy quét.",
         "Scan a QR code at the desk page to test the scanner.",
+    ),
+    "doctor.fix.scanner": (
+        "Kiểm tra cáp USB của máy quét, đóng chương trình khác đang dùng cổng, hoặc sửa [qr] serial_port "
+        "(COM3, /dev/ttyACM0) và serial_baud cho đúng máy quét.",
+        "Check the scanner's USB cable, close any other program using the port, or fix [qr] serial_port "
+        "(COM3, /dev/ttyACM0) and serial_baud to match the scanner.",
     ),
     "doctor.fix.trust_missing": (
         "Nhập chứng chỉ CSCA hoặc master list của Bộ Công an: 'cccd-agent trust import TỆP'.",

@@ -60,6 +60,7 @@ class Source(enum.StrEnum):
     QR = "qr"
     VNEID = "vneid"
     MANUAL = "manual"
+    BHYT_QR = "bhyt_qr"  # the QR code of a BHYT health-insurance card (or the VssID app): no CCCD number
 
 
 class Verdict(enum.StrEnum):
@@ -139,6 +140,9 @@ class Identity:
     expiry_date: date | None = dataclasses.field(default=None, repr=False)
     # Some people, mostly the elderly, are registered with a birth year only; set when the day is unknown.
     birth_year: int | None = dataclasses.field(default=None, repr=False)
+    # The BHYT card number (15 characters, or the 10-digit social insurance number) of an identity that
+    # came from a health-insurance card's QR code, which carries no CCCD number.
+    bhyt_card: str = dataclasses.field(default="", repr=False)
 
     def __post_init__(self) -> None:
         # Every way in (DG13, the MRZ, a QR, a typed form) goes through the one parser; text that is
@@ -149,8 +153,13 @@ class Identity:
     def year_of_birth(self) -> int | None:
         return self.date_of_birth.year if self.date_of_birth else self.birth_year
 
+    @property
+    def lookup_number(self) -> str:
+        """The number a lookup finds this person by: the ID number, else the BHYT card number."""
+        return self.id_number or self.bhyt_card
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "id_number": self.id_number,
             "full_name": self.full_name,
             "date_of_birth": _day_text(self.date_of_birth),
@@ -163,6 +172,9 @@ class Identity:
             "expiry_date": _day_text(self.expiry_date),
             "birth_year": self.birth_year,
         }
+        if self.bhyt_card:  # only then: the JSON of every other identity (stored, signed in receipts) stays as it was
+            data["bhyt_card"] = self.bhyt_card
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Identity:
@@ -178,6 +190,7 @@ class Identity:
             issue_date=_day(data.get("issue_date")),
             expiry_date=_day(data.get("expiry_date")),
             birth_year=int(data["birth_year"]) if data.get("birth_year") is not None else None,
+            bhyt_card=str(data.get("bhyt_card") or ""),
         )
 
 
@@ -339,7 +352,15 @@ class InsuranceQuery:
 
     @classmethod
     def of(cls, identity: Identity, operator: Operator | None) -> InsuranceQuery:
-        return cls(identity.id_number, identity.full_name, identity.date_of_birth, identity.birth_year, operator)
+        """The query for ``identity``: by its ID number, else (a BHYT card's QR) by its card number."""
+        return cls(identity.lookup_number, identity.full_name, identity.date_of_birth, identity.birth_year,
+                   operator)
+
+    @property
+    def by_card(self) -> bool:
+        """Asked by a BHYT card number (15 characters, or the 10-digit social insurance number), not by
+        the 12-digit CCCD number."""
+        return len(self.card_number.strip()) != 12
 
 
 # --- exam rosters -----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ agent.checks, the simulated devices of agent.wiring) provide.
   a simulated link's time estimate);
 - a **chip reader**: opens and checks the chip on a connection with the :class:`ChipKeys` the desk
   holds, and answers a :class:`ChipRead` (identity, typed evidence, the chip receipt, statistics);
-- a **QR code source**: the text of each new code seen by a camera;
+- a **QR code source**: the text of each new code seen by a camera or sent by a serial scanner;
 - the **insurance lookup** and the **roster service** the entitlement asks;
 - the **uploader** the syncer hands queued events to, and the receipts it answers with.
 
@@ -180,9 +180,10 @@ class ChipReader(Protocol):
 
 # --- QR codes ----------------------------------------------------------------------------------------
 
-QrCodeSource = Callable[[threading.Event], Iterator[str]]
-"""``codes(stop)`` yields the text of each new code until ``stop`` is set; raises
-CameraUnavailableError when there is no camera."""
+QrCodeSource = Callable[[threading.Event], Iterator[str | None]]
+"""``codes(stop)`` yields the text of each new code until ``stop`` is set, and may yield ``None`` to say
+the device is open and listening (a serial scanner does, once opened); raises CameraUnavailableError
+(ScannerUnavailableError for a serial scanner) when the device cannot be opened or is gone."""
 
 
 # --- backends ----------------------------------------------------------------------------------------

@@ -16,6 +16,15 @@ def mask_id(number: str | None) -> str:
     return number[:3] + "*" * (len(number) - 5) + number[-2:]
 
 
+_LONG_NUMBER = re.compile(r"\d{6,}")  # an ID number (12 digits), an old CMND (9), a card or phone number
+
+
+def mask_numbers(text: str) -> str:
+    """``text`` with every run of six or more digits masked as :func:`mask_id` masks an ID number: for
+    texts from outside (a backend's error message) that may echo what we sent."""
+    return _LONG_NUMBER.sub(lambda found: mask_id(found[0]), text)
+
+
 def mask_name(name: str | None) -> str:
     """Keep the initial of each word of a name ("N. V. A."), for operator screens that need a hint."""
     if not name:

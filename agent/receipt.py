@@ -139,6 +139,9 @@ def _chip_part(receipt: Mapping[str, Any]) -> _ChipPart:
         return DocumentError(f"the receipt is incomplete or damaged: {what}", file="receipt")
 
     try:
+        for name in ("files", "outcome"):
+            if not isinstance(receipt[name], Mapping):
+                raise damaged(f"{name!r} is not an object")
         files: dict[str | int, bytes] = {str(name): base64.b64decode(value, validate=True)
                                          for name, value in dict(receipt["files"]).items()}
         read_at = datetime.fromisoformat(receipt["read_at"])
@@ -279,15 +282,22 @@ def load_receipt(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             raw = handle.read(MAX_RECEIPT_BYTES + 1)
-        if len(raw) > MAX_RECEIPT_BYTES:
-            raise DocumentError("the file is too large to be a receipt", file=str(path))
-        data = json.loads(raw.decode("utf-8"))
     except OSError as exc:
         raise DocumentError(f"cannot read the receipt: {exc.strerror}", file=str(path)) from exc
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise DocumentError(f"cannot read the receipt: {type(exc).__name__}", file=str(path)) from exc
+    return parse_receipt(raw, name=str(path))
+
+
+def parse_receipt(raw: bytes, *, name: str) -> dict[str, Any]:
+    """The receipt in ``raw`` (a file's bytes); DocumentError naming ``name`` when it is not one."""
+    if len(raw) > MAX_RECEIPT_BYTES:
+        raise DocumentError("the file is too large to be a receipt", file=name)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and a number too long to convert (sys.int_info)
+        raise DocumentError(f"cannot read the receipt: {type(exc).__name__}", file=name) from exc
     if not isinstance(data, dict) or _format_of(data) is None:
-        raise DocumentError("not a cccd-agent receipt", file=str(path))
+        raise DocumentError("not a cccd-agent receipt", file=name)
     return data
 
 

@@ -42,6 +42,8 @@ CONFIG_FILE_NAME = "config.toml"  # the file's name in the user's and the machin
 DEFAULT_FILE_NAME = "default.toml"
 PROFILES = tuple(str(kind) for kind in SiteKind)
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+# The rates serial QR scanners are set to (9600 is the factory default of most; 14400 and 115200 exist).
+SERIAL_BAUDS = (1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +70,10 @@ class QrSettings:
     height: int = 720
     fps: int = 30
     timeout_s: float = 60.0
+    serial_port: str = ""  # a serial (COM) QR scanner: COM3 on Windows, /dev/ttyACM0 on Linux; empty = none
+    serial_baud: int = 9600
+    serial_idle_ms: int = 100  # a serial scan without CR/LF ends after this much silence
+    wedge_idle_ms: int = 150  # a keyboard-wedge scan ends after this much silence (the desk page)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -483,6 +489,11 @@ def _validate(settings: Settings, origin: dict[tuple[str, str], str]) -> None:
         url = getattr(getattr(settings, section), key)
         if url and not url.startswith(("http://", "https://")):
             fail(section, key, "must be an http:// or https:// URL")
+    if settings.qr.serial_baud not in SERIAL_BAUDS:
+        fail("qr", "serial_baud", f"must be one of {', '.join(str(b) for b in SERIAL_BAUDS)}")
+    for key in ("serial_idle_ms", "wedge_idle_ms"):
+        if not 20 <= getattr(settings.qr, key) <= 2000:
+            fail("qr", key, "must be between 20 and 2000 milliseconds")
     for key in ("bhxh_connect_timeout_s", "bhxh_read_timeout_s"):
         if getattr(settings.backends, key) <= 0:
             fail("backends", key, "must be greater than zero")

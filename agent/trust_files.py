@@ -99,7 +99,12 @@ def load_trust_directory(directory: Path) -> tuple[TrustStore, TrustLoadReport]:
     roots = store.roots
     pool = [certificate for _, read in lists for _, certificate in read.certificates]
     for name, read in lists:
-        _add(store, TrustFile("master_list", master_list=check_master_list(read, roots=roots, pool=pool)), name, report)
+        try:
+            judged = check_master_list(read, roots=roots, pool=pool)
+        except DocumentError as error:
+            report.problems.append(FileProblem(name, _problem(error.message, name)))
+            continue
+        _add(store, TrustFile("master_list", master_list=judged), name, report)
     return store, report
 
 

@@ -5,6 +5,12 @@ sqlite-utils ``Database``, switches on WAL, ``synchronous=FULL`` and foreign key
 newer than this agent, runs the migrations (:mod:`sync.migrations`) and binds the file to its key (a
 check value in ``meta``); a file is never deleted or recreated.
 
+Opening also runs SQLite's ``quick_check`` (pages, b-trees, constraints), bounded in time by a progress
+handler (:data:`OPEN_CHECK_S`: a check that has not finished by then is left to ``doctor``). A file it
+finds damaged is opened for reading only: no migration, no write, every :meth:`Database.write` a
+:class:`agent.errors.StoreDamagedError` saying how to recover (export the outbox, which must not be
+lost, then start on a new file and import it), since writing to a damaged b-tree can spread the damage.
+
 Transactions with sqlite-utils: the connection is in autocommit mode (``isolation_level=None``) and the
 transactions are ours. :meth:`Database.write` issues ``BEGIN IMMEDIATE`` itself, so the write lock is
 taken up front and a busy file is waited for (up to the busy timeout) before anything is written,
@@ -28,6 +34,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,13 +43,14 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.db import Table
 
-from agent.errors import StoreCorruptError, StoreError, StoreLockedError
+from agent.errors import StoreCorruptError, StoreDamagedError, StoreError, StoreLockedError
 from sync.keys import KeySource, StoreKeys
 from sync.migrations import LATEST_VERSION, MIGRATIONS
 
 Row = dict[str, Any]
 """A row as sqlite-utils reads and writes it: column name to value."""
 
+OPEN_CHECK_S = 2.0  # a desk's store (a year of results) checks in a fraction of that
 TABLES = frozenset({"meta", "results", "check_cache", "roster_sessions", "roster_entries", "outbox"})
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 5, 6, 11, 13, 26
 _KEY_CHECK = "key_check"
@@ -87,6 +95,7 @@ class Database:
         self._writer: int | None = None  # the thread inside write(), if any
         self._tables: dict[str, Table] = {}
         self._meta = self.table("meta")
+        self.damaged: tuple[str, ...] = ()  # what the check at opening found; empty when sound
 
     # --- opening --------------------------------------------------------------------------------
 
@@ -122,6 +131,9 @@ class Database:
             if stored_check is not None and not hmac.compare_digest(stored_check, keys.check_value.hex()):
                 raise StoreCorruptError(f"the store {path} is encrypted under another key ({key_source.describe()})")
             database = cls(db, keys, path, clock)
+            database.damaged = tuple(database.quick_check(OPEN_CHECK_S) or ())
+            if database.damaged:
+                return database  # read only: nothing (not even a migration) is written to a damaged file
             database._migrate()
             database._check_tables()
             database._bind_key()
@@ -173,6 +185,8 @@ class Database:
     def write(self) -> Iterator[sqlite_utils.Database]:
         """A write transaction, all or nothing, holding the store's lock (see the module docstring)."""
         conn = self.db.conn
+        if self.damaged:
+            raise StoreDamagedError(self.damage_report())
         with self._lock, translated(f"cannot write to the store {self.path}"):
             conn.execute("BEGIN IMMEDIATE")  # take the write lock now, waiting up to the busy timeout
             self._writer = threading.get_ident()
@@ -210,6 +224,32 @@ class Database:
         with self.read() as db:
             rows = [str(row[0]) for row in db.execute(f"PRAGMA quick_check({int(limit)})").fetchall()]
         return [] if rows == ["ok"] else rows
+
+    def quick_check(self, budget_s: float, limit: int = 5) -> list[str] | None:
+        """``quick_check`` stopped after ``budget_s`` seconds: its problems (empty when sound), or None when
+        it did not finish in time. A page too damaged to read is itself the problem found."""
+        deadline = time.monotonic() + budget_s
+        conn = self.db.conn
+        with self._lock:
+            conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+            try:
+                rows = [str(row[0]) for row in conn.execute(f"PRAGMA quick_check({int(limit)})").fetchall()]
+            except sqlite3.OperationalError as exc:
+                if "interrupt" in str(exc):
+                    return None
+                raise translate(exc, f"cannot check the store {self.path}") from exc
+            except sqlite3.DatabaseError as exc:
+                return [str(exc)]
+            finally:
+                conn.set_progress_handler(None, 0)
+        return [] if rows == ["ok"] else rows
+
+    def damage_report(self) -> str:
+        """What was found and how to recover, for the error every write raises."""
+        return (f"the store {self.path} is damaged ({self.damaged[0][:160]}); nothing more is written to it. "
+                "Export the outbox first (cccd-agent sync --export-outbox FILE), move the damaged file aside, "
+                "start the agent again (it makes a new store) and import the outbox "
+                "(cccd-agent sync --import-outbox FILE)")
 
     def schema_version(self) -> int:
         with self.read() as db:

@@ -105,8 +105,16 @@ class KeyFile:
                     f"the {self.what} file {self.path} is missing: what it protects cannot be read without it "
                     "(restore it from backup; a new key would not open the existing records)"
                 ) from None
+        except IsADirectoryError:
+            raise StoreError(f"the {self.what} file {self.path} is a folder, not a key file: set the key file "
+                             "setting to a file inside it") from None
+        except OSError as exc:
+            raise StoreError(f"cannot read the {self.what} file {self.path}: {exc.strerror or exc}") from None
         self._create()
-        return self._read()
+        try:
+            return self._read()
+        except OSError as exc:
+            raise StoreError(f"cannot read the {self.what} file {self.path}: {exc.strerror or exc}") from None
 
     def _read(self) -> bytes:
         with self.path.open("rb") as handle:

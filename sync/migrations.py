@@ -72,6 +72,32 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX outbox_by_state_time ON outbox (state, updated_at)",
         ),
     ),
+    Migration(
+        2,
+        "outbox: an event its backend keeps failing on is parked (kept, shown, out of the others' way)",
+        (
+            # SQLite cannot change a CHECK constraint in place: the table is rebuilt, rows and seq kept.
+            """CREATE TABLE outbox_new (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                event_id TEXT NOT NULL UNIQUE,
+                destination TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed', 'parked')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT NOT NULL DEFAULT '',
+                updated_at REAL NOT NULL,
+                payload BLOB
+            )""",
+            """INSERT INTO outbox_new (seq, event_id, destination, created_at, state, attempts, last_error,
+                                       updated_at, payload)
+               SELECT seq, event_id, destination, created_at, state, attempts, last_error, updated_at, payload
+               FROM outbox""",
+            "DROP TABLE outbox",
+            "ALTER TABLE outbox_new RENAME TO outbox",
+            "CREATE INDEX outbox_pending ON outbox (seq) WHERE state = 'pending'",
+            "CREATE INDEX outbox_by_state_time ON outbox (state, updated_at)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -64,6 +64,7 @@ class Store:
         self.cache = CheckCache(database)
         self.rosters = Rosters(database)
         self.outbox = Outbox(database)
+        self.audit_head = AuditHeadRecord(database)
 
     @classmethod
     def open(cls, path: str | Path, key_source: KeySource, *, busy_timeout_s: float = 5.0,
@@ -126,3 +127,21 @@ class Store:
                 outbox=self.outbox.purge_before(cutoff),
                 rosters=self.rosters.purge_before(cutoff),
             )
+
+
+class AuditHeadRecord:
+    """The audit log's running head (its last sequence number and hash, MACed by the audit log), kept in
+    the store's ``meta`` apart from the log itself: removing the log's last entries then no longer leaves
+    a chain that verifies (agent.audit). The value is opaque here."""
+
+    _NAME = "audit.head"
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def load(self) -> str | None:
+        return self._database.meta_values(self._NAME).get(self._NAME)
+
+    def save(self, value: str) -> None:
+        with self._database.write():
+            self._database.set_meta(self._NAME, value)

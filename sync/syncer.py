@@ -7,6 +7,13 @@ backend's acknowledgement and our commit only means the batch is sent again and 
 ``duplicate``. An event the backend refuses (``rejected``) is marked failed, kept and shown in the
 status; nothing is dropped silently. A failed attempt backs off exponentially with jitter.
 
+One event must not hold up the others (issue 13): an event that has failed ``park_after`` attempts is a
+suspect. Each pass sends the others first, in batches, then each suspect alone; a suspect that fails
+while its backend is seen to take other events (in the same pass) is parked: kept, shown in the sync
+status and on the desk page, not offered again until the operator retries it. A suspect that fails when
+nothing gets through is the backend being down, not the event: it stays pending. Errors are stored
+classified (unavailable / rejected with its HTTP status / malformed answer), never as the backend's text.
+
 :meth:`Syncer.run` is the one delivery loop, in the foreground (``python -m agent sync``) or on a
 thread of the desk (:class:`SyncThread`, started by ``serve`` and the demo): every ``interval_s``, at
 once when woken (a new record), backing off while deliveries fail, purging personal data past the
@@ -22,12 +29,20 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent.errors import BackendError, StoreError, StoreLockedError
+from agent.errors import (
+    BackendError,
+    BackendRejectedError,
+    BackendResponseError,
+    BackendUnavailableError,
+    StoreError,
+    StoreLockedError,
+)
 from agent.ports import Uploader
 from sync.store import OutboxItem, Store
 
@@ -35,6 +50,10 @@ log = logging.getLogger(__name__)
 DELIVERED = frozenset({"accepted", "duplicate"})
 REJECTED = "rejected"
 PURGE_EVERY_S = 3600.0
+_HTTP_STATUS = re.compile(r"\bHTTP (\d{3})\b")
+PARK_AFTER_ATTEMPTS = 5
+# Suspects sent alone in a row that fail with nothing getting through: the backend is down, stop the pass.
+MAX_UNPROVEN_FAILURES = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +63,7 @@ class DrainReport:
     rejected: int = 0
     remaining: int = 0
     error: str = ""
+    parked: int = 0
 
     @property
     def complete(self) -> bool:
@@ -64,10 +84,12 @@ class Syncer:
         backoff_max_s: float = 300.0,
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        park_after: int = PARK_AFTER_ATTEMPTS,
     ) -> None:
         self.store = store
         self.uploader = uploader
         self.batch_size = max(1, batch_size)
+        self.park_after = max(1, park_after)
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
         self._rng = rng or random.Random()
@@ -81,25 +103,57 @@ class Syncer:
 
         Backend failures end the pass and are reported (and noted on the events); store failures raise.
         """
-        delivered = duplicates = rejected = batches = 0
+        totals = [0, 0, 0, 0]  # delivered, duplicates, rejected, parked
         error = ""
+        batches = 0
         while max_batches is None or batches < max_batches:
             items = self.store.outbox.pending(self.batch_size)
             if not items:
                 break
             batches += 1
             for destination, group in _by_destination(items).items():
-                outcome = self._deliver(destination, group)
-                delivered += outcome[0]
-                duplicates += outcome[1]
-                rejected += outcome[2]
-                error = outcome[3]
+                error = self._deliver_group(destination, group, totals)
                 if error:
                     break
             if error:
                 break
         remaining = self.store.outbox.status().pending
-        return DrainReport(delivered, duplicates, rejected, remaining, error)
+        return DrainReport(totals[0], totals[1], totals[2], remaining, error, totals[3])
+
+    def _deliver_group(self, destination: str, group: Sequence[OutboxItem], totals: list[int]) -> str:
+        """The events of one pass for one backend: the others in one batch, then each suspect alone (see
+        the module notes); the error that ended it, if any."""
+        regular = [item for item in group if item.attempts < self.park_after]
+        suspects = [item for item in group if item.attempts >= self.park_after]
+        backend_up = False
+        if regular:
+            outcome = self._deliver(destination, regular)
+            _add(totals, outcome)
+            if outcome[3]:
+                return outcome[3]
+            backend_up = True
+        failed_unproven: list[tuple[OutboxItem, str]] = []
+        for item in suspects:
+            outcome = self._deliver(destination, [item])
+            _add(totals, outcome)
+            if not outcome[3]:
+                backend_up = True
+                for earlier, reason in failed_unproven:
+                    self._park(earlier, reason, totals)
+                failed_unproven = []
+            elif backend_up:
+                self._park(item, outcome[3], totals)
+            else:
+                failed_unproven.append((item, outcome[3]))
+                if len(failed_unproven) >= MAX_UNPROVEN_FAILURES:
+                    return outcome[3]
+        return failed_unproven[-1][1] if failed_unproven else ""
+
+    def _park(self, item: OutboxItem, reason: str, totals: list[int]) -> None:
+        log.warning("sync: event %s to %s parked after %d failed attempts (the backend takes the others): %s",
+                    item.event_id, item.destination, item.attempts + 1, reason)
+        self.store.outbox.park([item.event_id], reason)
+        totals[3] += 1
 
     def _deliver(self, destination: str, group: Sequence[OutboxItem]) -> tuple[int, int, int, str]:
         ids = [item.event_id for item in group]
@@ -108,7 +162,7 @@ class Syncer:
         try:
             receipts = self.uploader.upload(destination, events)
         except BackendError as failure:
-            message = f"{type(failure).__name__}: {failure.message}"
+            message = classified(destination, failure)
             log.info("sync: %d events to %s stay queued: %s", len(ids), destination, message)
             self.store.outbox.note_attempt_failed(ids, message)
             return 0, 0, 0, message
@@ -193,6 +247,27 @@ class SyncThread:
                             wake=self._wake)
         except StoreError as broken:
             log.error("sync stopped: %s", broken.message)  # the status shows it (Syncer.last_error)
+
+
+def classified(destination: str, failure: BackendError) -> str:
+    """What the outbox keeps of a failed delivery: the kind of failure and the HTTP status, never the
+    backend's own text (it may echo the events it was sent)."""
+    if isinstance(failure, BackendRejectedError):
+        kind = "rejected" + (f" (HTTP {failure.status})" if failure.status is not None else "")
+    elif isinstance(failure, BackendUnavailableError):
+        status = _HTTP_STATUS.search(failure.message)  # the clients write "HTTP 503" into the message
+        kind = "unavailable" + (f" (HTTP {status[1]})" if status else "")
+    elif isinstance(failure, BackendResponseError):
+        kind = "malformed answer"
+    else:
+        kind = type(failure).__name__
+    return f"{destination}: backend {kind}"
+
+
+def _add(totals: list[int], outcome: tuple[int, int, int, str]) -> None:
+    totals[0] += outcome[0]
+    totals[1] += outcome[1]
+    totals[2] += outcome[2]
 
 
 def _by_destination(items: Sequence[OutboxItem]) -> dict[str, list[OutboxItem]]:

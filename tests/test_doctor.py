@@ -32,9 +32,9 @@ from tests.nfc.fake_scard import FakeScard
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2025, 3, 14, 8, 0, tzinfo=UTC)
 EVERY_ITEM = {"versions", "settings", "locations", "log", "agent", "pcsc.service", "pcsc.readers", "pcsc.card",
-              "camera", "trust.cscas", "trust.expiry", "trust.master_lists", "trust.files", "backend.insurance",
-              "backend.licensing", "backend.clock", "keys.store", "keys.receipt", "store.integrity", "store.outbox",
-              "audit"}
+              "camera", "scanners", "trust.cscas", "trust.expiry", "trust.master_lists", "trust.files",
+              "backend.insurance", "backend.licensing", "backend.clock", "keys.store", "keys.receipt",
+              "store.integrity", "store.outbox", "audit"}
 
 
 @pytest.fixture(scope="module")
@@ -256,6 +256,20 @@ def test_a_broken_audit_chain_fails(tmp_path, backends):
     assert audit.status == doctor.FAIL and audit.fix == "doctor.fix.audit_broken" and "line 1" in audit.summary
 
 
+def test_an_audit_log_cut_short_fails(tmp_path, backends):
+    settings = desk(tmp_path, backends)
+    with open_store(settings) as store:  # as serve does: each append records the log's head in the store
+        audit = open_audit(settings, store)
+        audit.append("agent_started", {"version": "test"})
+        audit.append("agent_stopped", {"version": "test"})
+    path = settings.audit_path()
+    lines = path.read_text().splitlines()
+    assert by_item(doctor.run_checks(settings, probes()))["audit"].status == doctor.OK
+    path.write_text("\n".join(lines[:-1]) + "\n")  # the last entry removed: the chain alone still holds
+    audit = by_item(doctor.run_checks(settings, probes()))["audit"]
+    assert audit.status == doctor.FAIL and audit.fix == "doctor.fix.audit_broken", audit
+
+
 @dataclasses.dataclass
 class Outbox:
     pending: int = 0
@@ -323,7 +337,7 @@ def test_every_fix_and_item_has_both_languages(tmp_path, backends):
     import re
 
     fixes |= set(re.findall(r'"(doctor\.fix\.[a-z_]+)"', source))
-    for key in fixes | {f"doctor.item.{item}" for item in EVERY_ITEM | {"scanners"}}:
+    for key in fixes | {f"doctor.item.{item}" for item in EVERY_ITEM}:
         assert key in messages.CATALOGUE, key
         vi, en = messages.CATALOGUE[key]
         assert vi and en and vi != en, key

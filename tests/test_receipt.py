@@ -360,3 +360,96 @@ def test_read_writes_a_signed_receipt_that_verify_receipt_checks(tmp_path: Path,
 def read_site(tmp_path: Path, config: Path) -> str:
     """The site id a receipt written with ``config`` carries (the default settings' one)."""
     return load_settings(config, environ={}).site.site_id
+
+
+# --- damaged receipts on the command line (issue 13 item 6) -----------------------------------------------
+
+EXIT_SAME, EXIT_CHANGED = 0, 1
+# damage -> the exit code: 65 where the receipt cannot be read as one, 1 where a check no longer verifies as
+# recorded, 0 where the damage touches nothing that is re-verified (a note, an extra file, the summary).
+DAMAGES: dict[str, tuple[Any, int]] = {
+    "files is a list": (lambda r: r.update(files=[]), EXIT_DOCUMENT_ERROR),
+    "a file is a number": (lambda r: r["files"].update(DG1=5), EXIT_DOCUMENT_ERROR),
+    "a file name is empty": (lambda r: r["files"].update({"": r["files"]["DG1"]}), EXIT_SAME),
+    "DG14 holds the SecurityInfos of issue 13": (
+        lambda r: r["files"].update(DG14=base64.b64encode(bytes.fromhex(
+            "6e3631343032060904007f000702020401302206072a8648ce3e02013017021500f518aa8781a8df278aba4e7d64b7cb9d49"
+            "462353020121")).decode()), EXIT_CHANGED),
+    "read_at is a number": (lambda r: r.update(read_at=12), EXIT_DOCUMENT_ERROR),
+    "read_at is a list": (lambda r: r.update(read_at=["2025"]), EXIT_DOCUMENT_ERROR),
+    "outcome is a list": (lambda r: r.update(outcome=[]), EXIT_DOCUMENT_ERROR),
+    "checks is a list": (lambda r: r["passive_authentication"].update(checks=[1, 2]), EXIT_DOCUMENT_ERROR),
+    "a check is a number": (lambda r: r["passive_authentication"].update(checks={"dg1_hash": 5}), EXIT_DOCUMENT_ERROR),
+    "passive_authentication is text": (lambda r: r.update(passive_authentication="ok"), EXIT_CHANGED),
+    "challenge is not hex": (lambda r: r["active_authentication"].update(challenge="zz"), EXIT_DOCUMENT_ERROR),
+    "challenge is a list": (lambda r: r["active_authentication"].update(challenge=[1]), EXIT_DOCUMENT_ERROR),
+    "chip_authentication status is a list": (lambda r: r.update(chip_authentication={"status": ["ok"]}), EXIT_SAME),
+    "transaction_id is an object": (lambda r: r.update(transaction_id={"a": 1}), EXIT_CHANGED),
+    "no transaction_id": (lambda r: r.pop("transaction_id"), EXIT_DOCUMENT_ERROR),
+}
+ENVELOPE_DAMAGES: dict[str, tuple[Any, int]] = {
+    "chip is a list": (lambda r: r.update(chip=[1]), EXIT_DOCUMENT_ERROR),
+    "result is text": (lambda r: r.update(result="verified"), EXIT_DOCUMENT_ERROR),
+    "signature value is a number": (lambda r: r["signature"].update(value=5), EXIT_CHANGED),
+    "signature is a list": (lambda r: r.update(signature=[]), EXIT_CHANGED),
+    "issued_at is an object": (lambda r: r.update(issued_at={}), EXIT_CHANGED),
+}
+RAW_DAMAGES = {
+    "a 5,000-digit number": b'{"format": "cccd-agent-receipt/1", "read_at": ' + b"9" * 5000 + b"}",
+    "nested 100,000 deep": b'{"format": "cccd-agent-receipt/1", "files": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "not UTF-8": b'{"format": "\xff"}',
+    "empty": b"",
+}
+
+
+def _verify_file(path: Path, config: str, capsys: pytest.CaptureFixture[str], *extra: str) -> int:
+    code = main(["verify-receipt", str(path), "--json", "--config", config, *extra])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
+def test_a_damaged_chip_receipt_is_unreadable_or_changed_never_a_crash(
+    receipt: dict[str, Any], damage: str, tmp_path: Path, trust_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    changed = copy_of(receipt)
+    apply, expected = DAMAGES[damage]
+    apply(changed)
+    path = tmp_path / "receipt.json"
+    write_receipt(changed, path)
+    assert _verify_file(path, str(config_file(tmp_path, trust_dir)), capsys) == expected
+
+
+@pytest.mark.parametrize("damage", sorted(ENVELOPE_DAMAGES))
+def test_a_damaged_envelope_is_unreadable_or_changed_never_a_crash(
+    receipt: dict[str, Any], damage: str, tmp_path: Path, trust_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    changed = envelope(receipt)
+    apply, expected = ENVELOPE_DAMAGES[damage]
+    apply(changed)
+    path = tmp_path / "receipt.json"
+    write_receipt(changed, path)
+    site_key = tmp_path / "site.pem"
+    site_key.write_text(SITE_KEY.public_pem(), encoding="utf-8")
+    code = _verify_file(path, str(config_file(tmp_path, trust_dir)), capsys, "--public-key", str(site_key))
+    assert code == expected
+
+
+@pytest.mark.parametrize("damage", sorted(RAW_DAMAGES))
+def test_an_unreadable_receipt_file_exits_65(damage: str, tmp_path: Path, trust_dir: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "receipt.json"
+    path.write_bytes(RAW_DAMAGES[damage])
+    assert _verify_file(path, str(config_file(tmp_path, trust_dir)), capsys) == EXIT_DOCUMENT_ERROR
+
+
+def test_the_three_outcomes_have_three_exit_codes(receipt: dict[str, Any], tmp_path: Path, trust_dir: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(config_file(tmp_path, trust_dir))
+    same, changed, unreadable = tmp_path / "same.json", tmp_path / "changed.json", tmp_path / "unreadable.json"
+    write_receipt(receipt, same)
+    write_receipt(flip_last_byte(receipt, "DG1"), changed)
+    unreadable.write_text("{", encoding="utf-8")
+    codes = [_verify_file(path, config, capsys) for path in (same, changed, unreadable)]
+    assert codes == [EXIT_SAME, EXIT_CHANGED, EXIT_DOCUMENT_ERROR]

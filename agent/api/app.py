@@ -3,12 +3,14 @@
 Every ``/api/`` call needs the access token; a foreign Origin is refused (:mod:`agent.api.security`).
 The OpenAPI description is at ``/api/openapi.json`` (token required, like the rest). Endpoints:
 
-- ``GET /api/status``: readers, camera, backend, sync; ``GET /api/sync/status``: the outbox;
+- ``GET /api/status``: the live inputs (readers, camera, serial scanner), backend, sync;
+  ``GET /api/sync/status``: the outbox;
 - ``GET /api/results/latest``, ``GET /api/results?page=&size=`` (newest first, ``{results, page, size,
   total}``; results purged after the retention period are neither listed nor counted),
   ``GET /api/results/{id}``, ``GET /api/results/stream`` (server-sent events ``result``, ``reader`` and
   ``preview``: who the card being read shows, before its checks);
-- ``POST /api/verify/qr`` ``{"text": ...}``; ``POST /api/verify/manual`` ``{"id_number": ..., ...}``;
+- ``POST /api/verify/qr`` ``{"text": ..., "keyboard": false}`` (``keyboard``: typed by a keyboard-wedge
+  scanner into the desk page, repaired first); ``POST /api/verify/manual`` ``{"id_number": ..., ...}``;
 - ``GET /api/receipts/{id}``: the verification receipt (``?download=1`` as a file);
 - ``GET /api/operators``: who may sign in and who is signed in; ``POST /api/operator`` ``{"number", "pin"}``
   signs in, ``DELETE /api/operator`` signs out (a lookup with nobody signed in is a 403
@@ -35,12 +37,13 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent import messages
 from agent.api.security import GuardMiddleware, error_body, token_from_headers, token_matches
 from agent.api.views import event_view, operators_view, reader_view, result_view, summary_view
 from agent.errors import AgentError, InvalidInputError, OperatorRequiredError, OperatorSignInError, StoreError
-from agent.service.desk import DeskService
+from agent.service.desk import VIA_KEYBOARD, DeskService
 from agent.service.history import MAX_HISTORY_PAGE
 from agent.service.hub import CLOSED
 
@@ -73,6 +76,8 @@ class ApiError(Exception):
 class QrRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=4096, description="the decoded text of the QR code")
+    keyboard: bool = Field(default=False, description="typed by a keyboard-wedge scanner: repair what a "
+                           "Vietnamese input method or keyboard layout did to it first")
 
 
 class SignInRequest(BaseModel):
@@ -125,13 +130,25 @@ def create_api(
         docs_url=None,
         redoc_url=None,
     )
-    app.add_middleware(GuardMiddleware, allowed_origins=allowed_origins, extra_hosts=extra_hosts)
+    app.add_middleware(GuardMiddleware, allowed_origins=allowed_origins, extra_hosts=extra_hosts, token=token)
     app.state.service = service
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, error: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
         return JSONResponse(error.body, status_code=error.status, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def framework_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        # The framework's own refusals (no such route, wrong method, a body it cannot parse: bad UTF-8,
+        # JSON nested too deep) get the project's error body like every other answer.
+        code, key = _FRAMEWORK_ERRORS.get(error.status_code, ("bad_request", "error.bad_request"))
+        return JSONResponse(error_body(code, key, str(error.detail)), status_code=error.status_code,
+                            headers=getattr(error, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(_request: Request, _error: Exception) -> JSONResponse:
+        return JSONResponse(error_body("internal", "error.internal", "unexpected error in the agent"), status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -227,7 +244,8 @@ def create_api(
 
     @app.post("/api/verify/qr", dependencies=guarded, summary="verify the text of a QR code")
     def verify_qr(body: QrRequest) -> dict[str, Any]:
-        return {"result": result_view(service.verify_qr_text(body.text, via="api"))}
+        via = VIA_KEYBOARD if body.keyboard else "api"
+        return {"result": result_view(service.verify_qr_text(body.text, via=via))}
 
     @app.post("/api/verify/manual", dependencies=guarded, summary="verify a typed ID (12 digits) or CMND (9)")
     def verify_manual(body: ManualRequest) -> dict[str, Any]:
@@ -273,6 +291,13 @@ def create_api(
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+_FRAMEWORK_ERRORS = {
+    404: ("not_found", "error.no_such_address"),
+    405: ("method_not_allowed", "error.method_not_allowed"),
+    413: ("request_too_large", "error.request_too_large"),
+}
 
 
 def _checked_id(result_id: str) -> str:

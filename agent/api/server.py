@@ -3,12 +3,21 @@
 The listening socket is made here, not by uvicorn: the host must be a loopback name or address, every
 address it resolves to must be loopback, and the bound socket is checked again before uvicorn gets
 it. Anything else is a ConfigError, whatever the caller asked for. Port 0 picks a free port (tests).
+
+The socket is a TCP socket by protocol number (``IPPROTO_TCP``), not protocol 0: asyncio sets
+``TCP_NODELAY`` on accepted connections only for such sockets, and without it Nagle's algorithm meets the
+client's delayed ACK and every kept-alive request waits ~40 ms (issue 13). uvicorn speaks HTTP/1.1
+through :class:`GuardedH11Protocol`, h11 with a deadline for each request's head (a client that connects
+and never finishes its headers is dropped after :data:`REQUEST_HEAD_TIMEOUT_S`) and the project's JSON
+error body on a request it cannot parse.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
+import json
 import logging
 import signal
 import socket
@@ -16,13 +25,17 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from agent.api.security import error_body
 from agent.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 GRACEFUL_SHUTDOWN_S = 3
+REQUEST_HEAD_TIMEOUT_S = 10.0
 
 
 def loopback_addresses(host: str) -> list[tuple[int, str]]:
@@ -46,8 +59,9 @@ def loopback_addresses(host: str) -> list[tuple[int, str]]:
 def bind_loopback(host: str, port: int) -> socket.socket:
     """A listening TCP socket on a loopback address of ``host`` (IPv4 first)."""
     family, address = sorted(loopback_addresses(host), key=lambda a: a[0] != socket.AF_INET)[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted sockets inherit it on Linux
         if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):  # Windows: no other program may share the port
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
         else:
@@ -78,7 +92,8 @@ class LoopbackServer:
         self._on_stop = on_stop
         # log_config=None: uvicorn's records go through the agent's own handlers, and their redaction.
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", log_config=None,
-                                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, server_header=False)
+                                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, server_header=False,
+                                http=GuardedH11Protocol)
         self._server = _Server(config, self._stopping)
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -155,3 +170,53 @@ class _Server(uvicorn.Server):
         self.exit_signals.append(sig)
         self._on_exit()
         super().handle_exit(sig, frame)
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for a request's head, from the first byte of a connection or
+    of the next request on a kept-alive one (uvicorn times out idle kept-alive connections, not a client
+    that trickles its headers or sends none), and the project's error body for an unparseable request."""
+
+    head_timeout_s = REQUEST_HEAD_TIMEOUT_S
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._arm_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE:
+            self._arm_head_timer()
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._cancel_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.head_timeout_s, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        payload = json.dumps(error_body("bad_request", "error.bad_request", msg), ensure_ascii=False).encode()
+        headers = [(b"content-type", b"application/json; charset=utf-8"),
+                   (b"content-length", str(len(payload)).encode()), (b"connection", b"close")]
+        for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"), h11.Data(data=payload),
+                      h11.EndOfMessage()):
+            try:
+                self.transport.write(self.conn.send(event))
+            except h11.LocalProtocolError:
+                break  # h11 is in an error state: the connection is closed below all the same
+        self.transport.close()

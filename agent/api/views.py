@@ -19,7 +19,8 @@ from agent.service.state import DeskEvent, DeskResult, Preview, PreviewShown, Re
 
 # The reasons that explain the authenticity badge, most telling first.
 BADGE_REASONS = ("reason.passive_failed", "reason.clone", "reason.trust_unknown", "reason.no_clone_check",
-                 "reason.genuine", "reason.qr_not_signed", "reason.vneid_unverified", "reason.typed")
+                 "reason.genuine", "reason.qr_not_signed", "reason.vneid_unverified", "reason.typed",
+                 "reason.bhyt_not_identity", "reason.bhyt_qr")
 
 
 def texts(key: str, **params: Any) -> dict[str, str]:
@@ -46,6 +47,7 @@ def _display(identity: Identity) -> dict[str, Any]:
     return {
         "id_masked": mask_id(identity.id_number),
         "old_id_masked": mask_id(identity.old_id_number),
+        "bhyt_card_masked": mask_id(identity.bhyt_card),
         "full_name": identity.full_name,
         "date_of_birth": identity.date_of_birth.isoformat() if identity.date_of_birth else None,
         "sex": str(identity.sex),
@@ -94,7 +96,7 @@ def summary_view(desk: DeskResult) -> dict[str, Any]:
         "verdict_text": texts(f"verdict.{result.verdict}"),
         "badge": str(desk.badge),
         "full_name": result.identity.full_name,
-        "id_masked": mask_id(result.identity.id_number),
+        "id_masked": mask_id(result.identity.lookup_number),
         "check": None if check is None else {"kind": str(check.kind), "status": str(check.status),
                                              "from_cache": check.from_cache},
     }

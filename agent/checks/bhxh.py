@@ -71,9 +71,13 @@ CODE_UNAUTHORISED = "401"
 TOKEN_MARGIN_S = 60.0
 DEFAULT_TOKEN_LIFE_S = 50 * 60.0
 MAX_RETRY_AFTER_S = 300.0
+MAX_TOKEN_LIFE_S = 24 * 3600.0  # a gateway that says "for ever" is asked again tomorrow
 
 CARD_NUMBER_15 = re.compile(r"^[A-Z]{2}[1-5][0-9]{12}$")  # group (2 letters), benefit level, province, number
 ID_NUMBER_12 = re.compile(r"^[0-9]{12}$")
+# The 2021 card model (QĐ 1666/QĐ-BHXH) and its QR code carry only the 10-digit social insurance number;
+# HIS front ends pass it as maThe ("the scanned card gives the BHXH number ... used for the card check").
+SOCIAL_INSURANCE_10 = re.compile(r"^[0-9]{10}$")
 FACILITY_CODE = re.compile(r"^[0-9A-Z]{5}$")  # province (2) + 3 characters, letters for commune stations
 GATEWAY_DAY = re.compile(r"^([0-9]{2})/([0-9]{2})/([0-9]{4})$")
 RESULT_CODE = re.compile(r"^[0-9]{3}$")
@@ -224,9 +228,9 @@ class BhxhGateway:
 
     def _body(self, query: InsuranceQuery) -> dict[str, str]:
         card = query.card_number.strip().upper()
-        if not (ID_NUMBER_12.fullmatch(card) or CARD_NUMBER_15.fullmatch(card)):
-            raise InvalidInputError("the gateway looks cards up by the 12-digit ID or the 15-character BHYT card "
-                                    "number", field="id_number")
+        if not (ID_NUMBER_12.fullmatch(card) or CARD_NUMBER_15.fullmatch(card) or SOCIAL_INSURANCE_10.fullmatch(card)):
+            raise InvalidInputError("the gateway looks cards up by the 12-digit ID, the 15-character BHYT card "
+                                    "number or the 10-digit social insurance number", field="id_number")
         name = " ".join(query.full_name.split())
         if not name:
             raise IdentityDetailsMissingError("the BHXH gateway needs the full name as on the card",
@@ -324,7 +328,7 @@ class BhxhGateway:
                     data = json_object(content, what=what)
                 except BackendResponseError:
                     raise BackendUnavailableError(f"{what}: HTTP {status}") from None
-                if data.get("maKetQua") in TRANSIENT_CODES:
+                if _shape(data.get("maKetQua")) in TRANSIENT_CODES:
                     return status, data  # the gateway's own "server error" code: answered as such
                 raise BackendUnavailableError(f"{what}: HTTP {status}")
             self.breaker.record_success()
@@ -429,8 +433,17 @@ def _day(answer: Mapping[str, Any], field: str) -> date | None:
 
 
 def _token_life(expires_in: Any, now: datetime) -> float:
-    """Seconds a token lives: ``expires_in`` is the expiry time in UTC (``2017-11-13T03:51:20.1047187Z``);
-    a number of seconds is taken too; anything else gets the usual hour, less a margin."""
+    """Seconds a token lives, at most a day: ``expires_in`` is the expiry time in UTC
+    (``2017-11-13T03:51:20.1047187Z``); a number of seconds is taken too; anything else (an impossible
+    date, a number beyond any clock) gets the usual hour, less a margin."""
+    try:
+        life = _stated_life(expires_in, now)
+    except (ValueError, OverflowError):  # month 13, year 9999 plus an offset, 10^400 seconds
+        return DEFAULT_TOKEN_LIFE_S
+    return min(life, MAX_TOKEN_LIFE_S) if life == life else DEFAULT_TOKEN_LIFE_S  # NaN: not a life
+
+
+def _stated_life(expires_in: Any, now: datetime) -> float:
     if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
         return max(0.0, float(expires_in))
     if isinstance(expires_in, str) and expires_in.strip():

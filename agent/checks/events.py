@@ -16,6 +16,7 @@ from typing import Any
 
 from agent.checks.http import BackendHttp
 from agent.errors import BackendResponseError
+from agent.privacy import mask_numbers
 
 RECEIPT_STATUSES = frozenset({"accepted", "duplicate", "rejected"})
 BATCH_PATH = "/v1/events/batch"
@@ -53,12 +54,12 @@ def parse_receipts(data: dict[str, Any], ids: Sequence[str], *, what: str) -> di
             raise BackendResponseError(f"{what}: a receipt is not an object")
         event_id = item.get("event_id")
         status = item.get("status")
-        if event_id not in expected or event_id in receipts:
+        if not isinstance(event_id, str) or event_id not in expected or event_id in receipts:
             raise BackendResponseError(f"{what}: a receipt for an event not sent, or twice")
-        if status not in RECEIPT_STATUSES:
+        if not isinstance(status, str) or status not in RECEIPT_STATUSES:
             raise BackendResponseError(f"{what}: a receipt has an unknown status")
         reason = item.get("reason")
-        receipts[event_id] = EventReceipt(status, reason[:200] if isinstance(reason, str) else "")
+        receipts[event_id] = EventReceipt(status, mask_numbers(reason)[:200] if isinstance(reason, str) else "")
     if len(receipts) != len(expected):
         raise BackendResponseError(f"{what}: {len(expected) - len(receipts)} events have no receipt")
     return receipts

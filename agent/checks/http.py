@@ -8,6 +8,10 @@ mapping of every failure to the agent's backend errors.
 - Any other 4xx -> BackendRejectedError (the backend is alive and said no; never retried).
 - A 2xx whose body is not a JSON object -> BackendResponseError (never retried).
 
+One deadline bounds the whole call, retries and backoff included: ``connect_timeout_s + read_timeout_s``
+from the start of the call (a server that answers one byte at a time, or keeps failing slowly, costs at
+most that), and an answer is read piece by piece up to :data:`MAX_ANSWER_BYTES` (issue 13).
+
 The requests session (or a fake with the same ``request`` method) is handed in, and so are the
 random source and the sleep function, so tests control time and jitter. URLs never carry personal
 data (lookups send the ID number in the body), so wrapped exceptions may be chained safely.
@@ -27,6 +31,7 @@ import urllib3
 
 from agent.checks.breaker import CircuitBreaker
 from agent.errors import BackendRejectedError, BackendResponseError, BackendUnavailableError
+from agent.privacy import mask_numbers
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +87,7 @@ class BackendHttp:
         backoff_max_s: float = 1.0,
         rng: random.Random | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
@@ -94,6 +100,7 @@ class BackendHttp:
         self.backoff_max_s = backoff_max_s
         self._rng = rng or random.Random()
         self._sleep = sleep
+        self._monotonic = monotonic
 
     def get(self, path: str, *, what: str) -> dict[str, Any]:
         return self.call("GET", path, None, what=what, idempotent=True)
@@ -111,16 +118,20 @@ class BackendHttp:
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         attempts = 1 + (self.retries if idempotent else 0)
+        deadline = self._monotonic() + self.timeout[0] + self.timeout[1]
         last: BackendUnavailableError | None = None
         for attempt in range(attempts):
             if attempt:
-                self._sleep(self.backoff_delay(attempt))
+                delay = self.backoff_delay(attempt)
+                if self._monotonic() + delay >= deadline:
+                    break  # no time left for another try within the call's deadline
+                self._sleep(delay)
             if not self.breaker.allow():
                 raise BackendUnavailableError(
                     f"{self.name}: {what}: circuit open, retry in {self.breaker.retry_in():.1f} s"
                 ) from last
             try:
-                return self._attempt(method, path, body, headers, what)
+                return self._attempt(method, path, body, headers, what, deadline)
             except BackendUnavailableError as error:
                 last = error
                 log.debug("%s: %s failed (attempt %d of %d): %s", self.name, what, attempt + 1, attempts,
@@ -134,14 +145,15 @@ class BackendHttp:
         return step / 2 + self._rng.uniform(0, step / 2)
 
     def _attempt(self, method: str, path: str, body: Mapping[str, Any] | None, headers: dict[str, str],
-                 what: str) -> dict[str, Any]:
+                 what: str, deadline: float) -> dict[str, Any]:
         url = self.base_url + path
+        remaining = max(0.001, deadline - self._monotonic())
         try:
-            response = self.session.request(method, url, json=body, headers=headers, timeout=self.timeout,
+            response = self.session.request(method, url, json=body, headers=headers,
+                                            timeout=(min(self.timeout[0], remaining), min(self.timeout[1], remaining)),
                                             stream=True)
             status = int(response.status_code)
-            content = read_body(response, what=f"{self.name}: {what}",
-                                deadline_at=time.monotonic() + self.timeout[0] + self.timeout[1])
+            content = read_body(response, what=f"{self.name}: {what}", deadline_at=deadline, monotonic=self._monotonic)
         except _TRANSIENT_EXCEPTIONS as exc:
             self.breaker.record_failure()
             raise BackendUnavailableError(f"{self.name}: {what}: {_describe(exc)}") from exc
@@ -226,7 +238,8 @@ def _reason(content: bytes) -> str:
     """The backend's short ``error`` text, if any: it says which rule we broke, never our data."""
     try:
         data = json.loads(content)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # bad JSON, a number too long, nesting too deep
         return ""
     error = data.get("error") if isinstance(data, dict) else None
-    return f" ({error[:120]})" if isinstance(error, str) and error else ""
+    # Masked: a backend that echoes the request would put the ID number into logs and the outbox.
+    return f" ({mask_numbers(error)[:120]})" if isinstance(error, str) and error else ""

@@ -1,5 +1,6 @@
-"""Client of the health-insurance (BHYT) portal: the card of a 12-digit ID number, and check-in
-events (docs/reference/field.md "Hospital and clinic reception").
+"""Client of the health-insurance (BHYT) portal: the card of a 12-digit ID number, or of a BHYT card
+number (15 characters, or the 10-digit social insurance number) when the patient showed only a BHYT
+card's QR code, and check-in events (docs/reference/field.md "Hospital and clinic reception").
 
 The answer becomes an :class:`agent.models.BackendCheck` of kind ``insurance`` with status valid /
 expired / suspended / not_found and, when there is a card, its number, validity, benefit level and
@@ -16,11 +17,12 @@ from typing import Any
 from agent.checks import validate as v
 from agent.checks.events import EventReceipt, send_batch
 from agent.checks.http import BackendHttp
-from agent.errors import BackendResponseError
+from agent.errors import BackendResponseError, InvalidInputError
 from agent.models import BackendCheck, CheckKind, CheckStatus, InsuranceQuery
 
 INSURANCE_STATUSES = frozenset({CheckStatus.VALID, CheckStatus.EXPIRED, CheckStatus.SUSPENDED, CheckStatus.NOT_FOUND})
 CARD_NUMBER = re.compile(r"^[A-Z]{2}[1-5]\d{12}$")  # group(2) + benefit level + province(2) + BHXH no.(10)
+ASKED_CARD = re.compile(r"^(?:[A-Z]{2}[1-5]\d{12}|\d{10})$")  # what a BHYT card's QR code gives
 FACILITY_CODE = re.compile(r"^[0-9A-Z]{5}$")  # province (2) + 3 characters: letters for commune stations
 WHAT_LOOKUP = "insurance card lookup"
 
@@ -31,9 +33,13 @@ class InsuranceClient:
         self._now = now or (lambda: datetime.now(UTC))
 
     def lookup(self, query: InsuranceQuery) -> BackendCheck:
-        """The insurance status of ``query.card_number`` (a 12-digit ID number) now
+        """The insurance status of ``query.card_number`` (a 12-digit ID number, or a BHYT card number) now
         (BackendUnavailableError if it cannot be asked)."""
-        body: dict[str, Any] = {"id_number": query.card_number}
+        number = query.card_number.strip().upper()
+        if query.by_card and not ASKED_CARD.match(number):
+            raise InvalidInputError("the portal looks cards up by the 12-digit ID, the 15-character BHYT card "
+                                    "number or the 10-digit social insurance number", field="card_number")
+        body: dict[str, Any] = {"card_number": number} if query.by_card else {"id_number": query.card_number}
         if query.full_name:
             body["full_name"] = query.full_name
         if query.date_of_birth is not None:
@@ -43,11 +49,26 @@ class InsuranceClient:
         if query.operator is not None:
             body["operator"] = {"name": query.operator.name, "cccd": query.operator.cccd}
         data = self.http.post("/v1/cards/search", body, what=WHAT_LOOKUP, idempotent=True)
+        if query.by_card:
+            return parse_card_by_number(data, number, checked_at=self._now())
         return parse_card(data, query.card_number, checked_at=self._now())
 
     def send_events(self, events: Sequence[dict[str, Any]]) -> dict[str, EventReceipt]:
         """Upload check-in events (each with its own ``event_id``); one receipt per event."""
         return send_batch(self.http, events, what="insurance check-in upload")
+
+
+def parse_card_by_number(data: dict[str, Any], number: str, *, checked_at: datetime) -> BackendCheck:
+    """The answer to a lookup by card number: about that card (the same 15 characters, or a card whose
+    last 10 are the social insurance number asked), else it is someone else's and refused."""
+    what = WHAT_LOOKUP
+    status = CheckStatus(v.choice(data, "status", what, INSURANCE_STATUSES))
+    if status is CheckStatus.NOT_FOUND:
+        return BackendCheck(CheckKind.INSURANCE, status, {}, checked_at=checked_at)
+    found = v.text(data, "card_number", what, pattern=CARD_NUMBER)
+    if number not in (found, found[5:]):
+        raise BackendResponseError(f"{what}: the answer is about a different card")
+    return _card_check(data, status, checked_at=checked_at)
 
 
 def parse_card(data: dict[str, Any], id_number: str, *, checked_at: datetime) -> BackendCheck:
@@ -56,6 +77,11 @@ def parse_card(data: dict[str, Any], id_number: str, *, checked_at: datetime) ->
     status = CheckStatus(v.choice(data, "status", what, INSURANCE_STATUSES))
     if status is CheckStatus.NOT_FOUND:
         return BackendCheck(CheckKind.INSURANCE, status, {}, checked_at=checked_at)
+    return _card_check(data, status, checked_at=checked_at)
+
+
+def _card_check(data: dict[str, Any], status: CheckStatus, *, checked_at: datetime) -> BackendCheck:
+    what = WHAT_LOOKUP
     valid_from = v.day(data, "valid_from", what)
     valid_to = v.day(data, "valid_to", what)
     if valid_to < valid_from:

@@ -35,7 +35,7 @@ def text(data: Mapping[str, Any], name: str, what: str, *, pattern: re.Pattern[s
 
 def choice(data: Mapping[str, Any], name: str, what: str, allowed: Collection[str]) -> str:
     value = field(data, name, what)
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise BackendResponseError(f"{what}: {name!r} is not one of {', '.join(sorted(allowed))}")
     return str(value)
 

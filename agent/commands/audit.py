@@ -1,5 +1,6 @@
 """``python -m agent audit verify [--file F] [--json]``: check the hash chain (and, with the store's
-key, the MAC) of every audit entry, and report the first broken link; exit 0 when intact, 65 when not.
+key, the MAC) of every audit entry, and the log's end against the head the store recorded (entries
+removed from the tail), and report the first broken link; exit 0 when intact, 65 when not.
 ``python -m agent audit show [--operator NAME] [--last N] [--json]``: list the entries (they hold no
 personal data in clear)."""
 
@@ -41,11 +42,27 @@ def _keys(settings: Settings) -> Any:
         return None
 
 
+def _recorded_head(settings: Settings) -> str | None:
+    """The log's running head as the store recorded it; None when the store cannot be opened here."""
+    from agent.errors import StoreError
+    from agent.wiring.production import open_store
+
+    if not settings.store_path().is_file():
+        return None
+    try:
+        with open_store(settings) as store:
+            return store.audit_head.load()
+    except StoreError:
+        return None
+
+
 def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     from agent.audit import verify_log
 
     path = args.file or settings.audit_path()
-    report = verify_log(path, _keys(settings))
+    # The store's head belongs to the site's own log: another file given with --file is checked alone.
+    head = _recorded_head(settings) if args.file is None or Path(args.file) == settings.audit_path() else None
+    report = verify_log(path, _keys(settings), head)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
         return 0 if report.ok else EXIT_BROKEN
@@ -57,6 +74,9 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     if not report.macs_checked:
         print("  Không có khóa của kho dữ liệu: chỉ kiểm tra chuỗi băm, không kiểm tra MAC.\n"
               "  The store key is not available: the hash chain is checked, the MACs are not.")
+    if not report.head_checked:
+        print("  Kho dữ liệu không ghi điểm cuối của nhật ký: không kiểm tra được việc xóa các mục cuối.\n"
+              "  The store holds no record of the log's end: removal of the last entries cannot be checked.")
     if report.ok:
         print("NHẬT KÝ NGUYÊN VẸN / AUDIT LOG INTACT")
         return 0

@@ -1,7 +1,8 @@
 """``python -m agent qr (--image FILE | --video FILE | --camera [N]) [--json]``: read one QR code (the
-CCCD card's, a VNeID code, or anything else) from an image, a video file or a webcam and print
-what it says. Nothing decoded, a camera that cannot be opened, or a malformed CCCD code end with a
-non-zero exit (and, with --json, a JSON error from agent.cli)."""
+CCCD card's, a VNeID code, a BHYT card's, or anything else) from an image, a video file or a webcam and
+print what it says; ``kind`` (``cccd``, ``vneid``, ``bhyt`` or ``unknown``) says which. Nothing decoded, a
+camera that cannot be opened, or a malformed CCCD or BHYT code end with a non-zero exit (and, with
+--json, a JSON error from agent.cli)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from agent import messages
 from agent.settings import Settings
 
 FIELD_KEYS = ("id_number", "old_id_number", "full_name", "date_of_birth", "sex", "address", "issue_date")
+BHYT_KEYS = ("card_number", "full_name", "date_of_birth", "sex", "address", "facility_code", "valid_from", "valid_to")
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("qr", parents=[common], help="read a CCCD / VNeID QR code from an image or camera")
+    parser = subparsers.add_parser("qr", parents=[common],
+                                   help="read a CCCD / VNeID / BHYT QR code from an image or camera")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--image", metavar="FILE", help="an image file (PNG, JPEG)")
     source.add_argument("--video", metavar="FILE", help="a video file, scanned until the first code")
@@ -75,6 +78,12 @@ def _print_human(document: dict[str, Any], language: str) -> None:
     if kind == "cccd":
         for key in FIELD_KEYS:
             print(f"  {messages.text(f'qr.field.{key}', language)}: {document[key] or '-'}")
+    elif kind == "bhyt":
+        for key in BHYT_KEYS:
+            value = document[key]
+            if key == "date_of_birth" and value is None:
+                value = document.get("birth_year")  # registered with a birth year only
+            print(f"  {messages.text(f'qr.field.{key}', language)}: {value or '-'}")
     elif kind == "vneid":
         print(f"  {messages.text('qr.vneid_token_length', language)}: {len(document['token'])}")
     else:

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     backends = build_backends(settings)
     with open_store(settings) as store:
-        service = build_service(settings, store=store, audit=open_audit(settings), backends=backends,
+        service = build_service(settings, store=store, audit=open_audit(settings, store), backends=backends,
                                 profile=args.profile, exam_session_id=args.session)
         if args.operator:
             service.sign_in.choose(args.operator)

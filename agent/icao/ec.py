@@ -16,6 +16,7 @@ protocol layers translate into their own errors.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 from asn1crypto import keys as asn1_keys
 
@@ -320,10 +321,15 @@ def ecdsa_verify(curve: Curve, public: Point, digest: bytes, r: int, s: int) -> 
     excess = 8 * len(digest) - n.bit_length()
     if excess > 0:
         e >>= excess
-    w = pow(s, -1, n)
-    u1 = e * w % n
-    u2 = r * w % n
-    total = point_add(curve, scalar_mult(curve, u1, curve.generator), scalar_mult(curve, u2, public))
+    try:
+        w = pow(s, -1, n)
+        u1 = e * w % n
+        u2 = r * w % n
+        total = point_add(curve, scalar_mult(curve, u1, curve.generator), scalar_mult(curve, u2, public))
+    except ValueError:
+        # An element without an inverse: p or n is not prime (explicit parameters from a file or a chip
+        # that slipped past the primality test). Such a "curve" verifies nothing.
+        return False
     return total is not None and total[0] % n == r
 
 
@@ -607,10 +613,46 @@ def _specified_curve(domain: asn1_keys.SpecifiedECDomain) -> Curve:
         raise EcParametersError("compressed base point of a curve that is not a standardised one")
     else:
         raise EcParametersError("base point is neither an uncompressed nor a compressed point")
+    if not (is_probable_prime(p) and is_probable_prime(n)):
+        # Curve arithmetic needs a prime field and a prime order (inverses mod p and mod n): a hostile
+        # certificate or chip could otherwise make any later inversion fail.
+        raise EcParametersError("explicit curve parameters: p or the order n is not prime")
     curve = Curve(name="explicit", p=p, a=a, b=b, gx=gx, gy=gy, n=n, h=h)
     if not is_on_curve(curve, curve.generator):
         raise EcParametersError("base point is not on the curve")
     return curve
+
+
+_SMALL_PRIMES = (3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47)
+PRIME_TEST_ROUNDS = 24
+
+
+def is_probable_prime(number: int) -> bool:
+    """Miller-Rabin (FIPS 186-5 B.3.1) with bases derived from SHA-256 of the number itself: deterministic
+    (no randomness to inject) yet not a fixed set of bases an attacker could build a pseudoprime for."""
+    if number < 2:
+        return False
+    for small in (2, *_SMALL_PRIMES):
+        if number % small == 0:
+            return number == small
+    odd, shifts = number - 1, 0
+    while odd % 2 == 0:
+        odd //= 2
+        shifts += 1
+    seed = number.to_bytes((number.bit_length() + 7) // 8, "big")
+    for round_number in range(PRIME_TEST_ROUNDS):
+        digest = hashlib.sha256(seed + round_number.to_bytes(2, "big")).digest()
+        base = 2 + int.from_bytes(digest * 4, "big") % (number - 3)
+        value = pow(base, odd, number)
+        if value in (1, number - 1):
+            continue
+        for _ in range(shifts - 1):
+            value = value * value % number
+            if value == number - 1:
+                break
+        else:
+            return False
+    return True
 
 
 def _bounded_integer(value: object, what: str) -> int:

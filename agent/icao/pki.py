@@ -56,6 +56,8 @@ OID_SHA512 = "2.16.840.1.101.3.4.2.3"
 
 OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
 OID_RSASSA_PSS = "1.2.840.113549.1.1.10"
+# RSASSA-PSS: the salt cannot exceed the encoded message (RFC 8017 §9.1.1), at most 2 KB for RSA-16384.
+MAX_PSS_SALT_BYTES = 2048
 OID_MGF1 = "1.2.840.113549.1.1.8"
 OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
 
@@ -352,7 +354,7 @@ def _pss_scheme(parameters_der: bytes | None, file: str) -> SignatureScheme:
         mgf_hash = mgf["parameters"]["algorithm"].dotted
         salt = int(params["salt_length"])
         trailer = int(params["trailer_field"])
-    if trailer != 1 or salt < 0:
+    if trailer != 1 or salt < 0 or salt > MAX_PSS_SALT_BYTES:
         raise DocumentError(f"RSASSA-PSS trailer field {trailer} / salt length {salt} not allowed", file=file)
     return SignatureScheme(OID_RSASSA_PSS, "rsa-pss", hash_oid, mgf_hash, salt)
 
@@ -382,7 +384,8 @@ def verify_signature(key: PublicKey, scheme: SignatureScheme, signature: bytes, 
                 key.key.verify(signature, data, pss, hash_algorithm)
         except InvalidSignature:
             return Outcome.failed(f"{scheme.name} signature does not verify")
-        except (ValueError, UnsupportedAlgorithm) as exc:
+        except (ValueError, OverflowError, UnsupportedAlgorithm) as exc:
+            # OverflowError: a PSS salt length beyond what cryptography's C layer takes (a hostile 2^64)
             return Outcome.failed(f"{scheme.name} signature cannot be checked: {_short(exc)}")
         return Outcome.ok(scheme.name)
     if key.kind != "EC":

@@ -4,10 +4,10 @@ channel, read EF.COM and EF.SOD, then every data group the SOD lists that may be
 DG4, which need Extended Access Control), run Chip Authentication with the DG14 key, Active
 Authentication with the DG15 key, and passive authentication against the trust store.
 
-The identity groups (DG1, DG13) are read before the face (DG2, the bulk of a read), and ``on_file`` is
-told of each file as soon as it is in, so that a desk can start the entitlement lookup and show who it
-is while the face and the checks are still to come (nothing read is trusted before passive
-authentication: the verdict still waits for it).
+DG13 (who the holder is) is read right after EF.COM, before EF.SOD and Chip Authentication, and DG1
+before the face (DG2, the bulk of a read); ``on_file`` is told of each file as soon as it is in, so that
+a desk can start the entitlement lookup and show who it is while the face and the checks are still to
+come (nothing read is trusted before passive authentication: the verdict still waits for it).
 
 Before access control the card's EF.ATR/INFO is read (ISO/IEC 7816-4 §12.7.1: how large a command and
 a response may be, whether it takes short EF identifiers), and every file is then read in chunks of that
@@ -176,9 +176,9 @@ def read_document(
 ) -> ChipReading:
     """Read and check a CCCD over ``send`` (the plain processor chain of a freshly reset card).
 
-    Order: access control, EF.COM, EF.SOD, DG14, Chip Authentication (the next file read through the
-    new keys proves them), the other data groups (DG1 and DG13 first), Active Authentication, passive
-    authentication.
+    Order: access control, EF.COM, DG13 (when EF.COM lists it), EF.SOD, DG14, Chip Authentication (the
+    next file read through the new keys proves them), the other data groups (DG1 first), Active
+    Authentication, passive authentication.
     """
     limits = limits if limits is not None else ReadLimits()
     began = clock()
@@ -217,8 +217,16 @@ def read_document(
     session.reopen = reopen
 
     session.read_file(EF_COM)
+    # Who the holder is, first of all (EF.COM says whether the card has DG13): the desk's lookup can start
+    # while EF.SOD, Chip Authentication and the face are still to come. Passive authentication checks it
+    # against EF.SOD like every group; a DG13 the SOD does not list is forgotten, as if never read.
+    early = DG13 if document.com is not None and DG13.number in document.com.data_groups else None
+    if early is not None:
+        session.read_file(early)
     session.read_file(EF_SOD)
     groups = _groups_to_read(document)
+    if early is not None and document.sod is not None and early not in groups:
+        document.remove_file(early.name)
     if DG14 in groups:
         groups.remove(DG14)
         session.read_file(DG14)

@@ -465,7 +465,8 @@ def _parse_dh_parameters(item: tlv.Tlv, *, with_order: bool) -> ModpGroup:
     """X9.42 DomainParameters (p, g, q, ...) or PKCS #3 DHParameter (p, g[, privateValueLength]).
     Parameters equal to a standardised group yield that group (with its q)."""
     fields = _children(item, "DH parameters")
-    _expect_count(fields, 1, 4, "DH parameters")  # p, g, then q / privateValueLength and more
+    if not 2 <= len(fields) <= 4:  # p, g, then q / privateValueLength and more
+        raise _MalformedError(f"DH parameters of {len(fields)} fields, where p and g at least are expected")
     p = _decode_integer(fields[0], max_bytes=MAX_PARAMETER_BYTES, what="prime p")
     g = _decode_integer(fields[1], max_bytes=MAX_PARAMETER_BYTES, what="generator g")
     q: int | None = None

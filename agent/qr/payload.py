@@ -6,18 +6,26 @@ at least 7 fields, extra trailing fields (cards since July 2024) tolerated, the 
 empty, text normalised to NFC. A malformed CCCD payload raises QrFormatError naming the field; the
 error message never contains the field's value.
 
+The code of a BHYT health-insurance card (the paper card and the VssID app; docs/reference/qr.md "The
+BHYT card's QR code") is ``|``-separated too, with the name and address hex-encoded as UTF-8 and dates
+``dd/mm/yyyy``: :func:`parse_bhyt`, with the field table and its public sources there.
+
 How a payload is classified (:func:`classify`, a pure function with no settings):
 
 1. Surrounding whitespace (a scanner's trailing CR/LF) is ignored.
-2. A payload with a ``|`` is a CCCD payload: only the card's code uses that separator, and a garbled
-   one must be reported as a bad CCCD code (with the field), not silently ignored.
-3. Otherwise, a VNeID identity code, whose format is not public (docs/reference/qr.md "VNeID"): the app's
+2. A payload with a ``|`` is a BHYT payload when its first field is a BHYT card number (two letters,
+   the benefit digit, 12 digits) or a 10-digit social-insurance number, or when its second field is
+   hex and its third a ``dd/mm/yyyy`` date or a year (the hex name and the slashed birth date are
+   what a CCCD code never has: its first field is 12 digits, its third a name).
+3. Any other payload with a ``|`` is a CCCD payload: only the card's code uses that separator, and a
+   garbled one must be reported as a bad CCCD code (with the field), not silently ignored.
+4. Otherwise, a VNeID identity code, whose format is not public (docs/reference/qr.md "VNeID"): the app's
    one-minute QR is treated as an opaque token for the backend to verify. Recognised as either a URL
    on the VNeID host (``vneid.gov.vn`` or a subdomain; a guess to confirm), or a single token of 32 to
    2048 characters drawn from the base64 / base64url / JWT / hex alphabet (letters, digits and
    ``+/=-_.~:``) with at least one letter and one digit: the shape of a signed or random token, and not
    of a word, a phone number, a product code or a web address.
-4. Anything else is "unknown": reported, never an error.
+5. Anything else is "unknown": reported, never an error.
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ _DIGITS_RE = re.compile(r"[0-9]+")
 class QrKind(enum.StrEnum):
     CCCD = "cccd"
     VNEID = "vneid"
+    BHYT = "bhyt"
     UNKNOWN = "unknown"
 
 
@@ -117,14 +126,73 @@ class UnknownQr:
         return {"kind": str(self.kind), "text": self.text}
 
 
-QrPayload = CccdQr | VneidQr | UnknownQr
+@dataclasses.dataclass(frozen=True)
+class BhytQr:
+    """A BHYT health-insurance card's QR, parsed (docs/reference/qr.md "The BHYT card's QR code").
+
+    ``card_number`` is the 15-character card number, or on the 2021 card model the 10-digit social
+    insurance number alone; the holder is born on ``date_of_birth``, or in ``birth_year`` when only the
+    year is registered. ``check`` is the card's check string, kept as printed."""
+
+    card_number: str = dataclasses.field(repr=False)
+    full_name: str = dataclasses.field(repr=False)
+    date_of_birth: date | None = dataclasses.field(repr=False)
+    birth_year: int | None = dataclasses.field(repr=False)
+    sex: Sex = dataclasses.field(repr=False)
+    address: str = dataclasses.field(repr=False)
+    facility_code: str
+    valid_from: date
+    valid_to: date | None
+    issue_date: date | None
+    management_code: str = dataclasses.field(repr=False)
+    guardian_name: str = dataclasses.field(repr=False)
+    living_area: str
+    five_year_date: date | None
+    check: str = dataclasses.field(repr=False)
+    extra_fields: tuple[str, ...] = dataclasses.field(default=(), repr=False)
+
+    kind = QrKind.BHYT
+
+    @property
+    def social_insurance_number(self) -> str:
+        """The 10-digit social insurance number (mã số BHXH): the card number's last 10 characters."""
+        return self.card_number[-10:]
+
+    def to_identity(self) -> Identity:
+        """The holder as the insurance lookup needs them: no CCCD number, the card number instead."""
+        return Identity(id_number="", bhyt_card=self.card_number, full_name=self.full_name,
+                        date_of_birth=self.date_of_birth, birth_year=self.birth_year, sex=self.sex,
+                        address=self.address)
+
+    def to_json(self) -> dict[str, Any]:
+        def day(value: date | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "kind": str(self.kind),
+            "card_number": self.card_number,
+            "full_name": self.full_name,
+            "date_of_birth": day(self.date_of_birth),
+            "birth_year": self.birth_year,
+            "sex": str(self.sex),
+            "address": self.address,
+            "facility_code": self.facility_code,
+            "valid_from": day(self.valid_from),
+            "valid_to": day(self.valid_to),
+            "issue_date": day(self.issue_date),
+            "five_year_date": day(self.five_year_date),
+            "living_area": self.living_area,
+        }
+
+
+QrPayload = CccdQr | VneidQr | BhytQr | UnknownQr
 
 
 def classify(text: str) -> QrKind:
     """Which kind of code ``text`` is (rules in the module docstring). Never raises."""
     stripped = text.strip()
     if SEPARATOR in stripped:
-        return QrKind.CCCD
+        return QrKind.BHYT if looks_like_bhyt(stripped) else QrKind.CCCD
     if is_vneid_token(stripped):
         return QrKind.VNEID
     return QrKind.UNKNOWN
@@ -145,11 +213,14 @@ def is_vneid_token(text: str) -> bool:
     return any(c.isdigit() for c in text) and any(c.isalpha() for c in text)
 
 
-def parse_payload(text: str) -> QrPayload:
-    """Classify and parse; a malformed CCCD payload raises QrFormatError (with the field)."""
+def parse_payload(text: str, *, exact: bool = True) -> QrPayload:
+    """Classify and parse; a malformed CCCD or BHYT payload raises QrFormatError (with the field).
+    ``exact=False``: a BHYT code a wedge scan could not wholly recover (:func:`parse_bhyt`)."""
     kind = classify(text)
     if kind is QrKind.CCCD:
         return parse_cccd(text)
+    if kind is QrKind.BHYT:
+        return parse_bhyt(text, exact=exact)
     if kind is QrKind.VNEID:
         return VneidQr(token=text.strip())
     return UnknownQr(text=text)
@@ -198,6 +269,144 @@ def parse_cccd(text: str) -> CccdQr:
         issue_date=issue_date,
         extra_fields=tuple(fields[MIN_FIELDS:]),
     )
+
+
+# --- the BHYT card's code ------------------------------------------------------------------------------
+
+BHYT_MIN_FIELDS = 14  # up to the check string (index 13); the 2021 card model adds fields after it
+BHYT_MAX_CHARS = 2048  # hex doubles the name and address: a long address alone takes some 900 characters
+BHYT_END = "$"
+BHYT_CARD_NUMBER = re.compile(r"[A-Z]{2}[1-5][0-9]{12}")  # QĐ 1351/QĐ-BHXH: group, benefit level, province, number
+BHXH_NUMBER = re.compile(r"[0-9]{10}")  # the 2021 card model (QĐ 1666/QĐ-BHXH) prints this alone
+BHYT_FIELD_NAMES = (
+    "card_number", "full_name", "date_of_birth", "sex", "address", "facility", "valid_from", "valid_to",
+    "issue_date", "management_code", "guardian_name", "living_area", "five_year_date", "check",
+)
+_HEX_RE = re.compile(r"(?:[0-9A-Fa-f]{2})+")
+_SLASH_DAY_RE = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
+_YEAR_RE = re.compile(r"[0-9]{4}")
+_FACILITY_RE = re.compile(r"([0-9]{2})\s*[-\u2013]\s*([0-9A-Za-z]{3})")
+_CHECK_RE = re.compile(r"[0-9A-Fa-f]{1,16}-[0-9A-Fa-f]{4}")
+_NONE = "-"
+_SEX_CODES = {"1": Sex.MALE, "2": Sex.FEMALE}
+
+
+def looks_like_bhyt(text: str) -> bool:
+    """The classification rule for a ``|`` payload (module docstring, rule 2)."""
+    fields = text.strip().split(SEPARATOR)
+    first = fields[0].strip().upper()
+    if BHYT_CARD_NUMBER.fullmatch(first) or BHXH_NUMBER.fullmatch(first):
+        return True
+    return (len(fields) > 2 and _HEX_RE.fullmatch(fields[1].strip()) is not None
+            and (_SLASH_DAY_RE.fullmatch(fields[2].strip()) is not None
+                 or _YEAR_RE.fullmatch(fields[2].strip()) is not None))
+
+
+def parse_bhyt(text: str, *, exact: bool = True) -> BhytQr:
+    """Parse a BHYT card's payload; QrFormatError(field=...) when a field is malformed, never with its value.
+
+    The check string is verified for what the public sources establish: present after the five-year date,
+    1-16 hex digits, a hyphen and 4 hex digits. How it is computed is not public (docs/reference/qr.md),
+    so it cannot be recomputed here; that the card is real and valid is the BHXH gateway's answer.
+    ``exact=False`` (a wedge scan an input method garbled beyond repair: agent.qr.wedge) accepts an empty
+    name and an empty check string: what is left is the card number, the dates and the facility."""
+    if len(text) > BHYT_MAX_CHARS:
+        raise QrFormatError(f"payload of {len(text)} characters is too long (at most {BHYT_MAX_CHARS})",
+                            field="payload")
+    fields = text.strip().split(SEPARATOR)
+    if fields[-1].strip() == BHYT_END:
+        fields = fields[:-1]  # the end marker
+    elif fields[-1].strip() == "":
+        fields = fields[:-1]  # a copy that lost the marker but kept its separator
+    if len(fields) < BHYT_MIN_FIELDS:
+        raise QrFormatError(f"expected at least {BHYT_MIN_FIELDS} fields separated by '|', got {len(fields)}",
+                            field="fields")
+    for index, value in enumerate(fields):
+        bad = _first_control(value)
+        if bad is not None:
+            name = BHYT_FIELD_NAMES[index] if index < len(BHYT_FIELD_NAMES) else f"extra_field_{index + 1}"
+            raise QrFormatError(f"contains control character U+{ord(bad):04X}", field=name)
+    named = dict(zip(BHYT_FIELD_NAMES, (f.strip() for f in fields)))
+    card = named["card_number"].upper()
+    if not (BHYT_CARD_NUMBER.fullmatch(card) or BHXH_NUMBER.fullmatch(card)):
+        raise QrFormatError(f"expected a 15-character BHYT card number or a 10-digit social insurance number, "
+                            f"got {_shape(card)}", field="card_number")
+    full_name = " ".join(_hex_text(named["full_name"], "full_name").split()) if named["full_name"] else ""
+    if not full_name and exact:
+        raise QrFormatError("is empty", field="full_name")
+    born = named["date_of_birth"]
+    birth_year: int | None = None
+    date_of_birth: date | None = None
+    if _YEAR_RE.fullmatch(born):
+        birth_year = int(born)
+        if not EARLIEST_YEAR <= birth_year <= LATEST_YEAR:
+            raise QrFormatError(f"year out of range {EARLIEST_YEAR}-{LATEST_YEAR}", field="date_of_birth")
+    else:
+        date_of_birth = _slash_day(born, "date_of_birth")
+    sex = _SEX_CODES.get(named["sex"])
+    if sex is None:
+        raise QrFormatError(f"expected 1 (male) or 2 (female), got {_shape(named['sex'])}", field="sex")
+    address = "" if named["address"] in ("", _NONE) else " ".join(_hex_text(named["address"], "address").split())
+    facility = _FACILITY_RE.fullmatch(named["facility"])
+    if facility is None:
+        raise QrFormatError(f"expected a facility code like '79 - 073', got {_shape(named['facility'])}",
+                            field="facility")
+    valid_from = _slash_day(named["valid_from"], "valid_from")
+    valid_to = _optional_day(named["valid_to"], "valid_to")
+    if valid_to is not None and valid_to < valid_from:
+        raise QrFormatError("is before the start of the validity", field="valid_to")
+    guardian = named["guardian_name"]
+    if guardian in ("", _NONE):
+        guardian = ""
+    elif _HEX_RE.fullmatch(guardian):
+        guardian = " ".join(_hex_text(guardian, "guardian_name").split())
+    # else: some cards carry the guardian's name as plain text; it is kept as it is (the desk never uses it)
+    check = named["check"]
+    if not _CHECK_RE.fullmatch(check) and (exact or check):
+        raise QrFormatError(f"expected the check string (hex digits, '-', 4 hex digits), got {_shape(check)}",
+                            field="check")
+    return BhytQr(
+        card_number=card,
+        full_name=full_name,
+        date_of_birth=date_of_birth,
+        birth_year=birth_year,
+        sex=sex,
+        address=address,
+        facility_code=(facility.group(1) + facility.group(2)).upper(),
+        valid_from=valid_from,
+        valid_to=valid_to,
+        issue_date=_optional_day(named["issue_date"], "issue_date"),
+        management_code=named["management_code"],
+        guardian_name=guardian,
+        living_area=named["living_area"],
+        five_year_date=_optional_day(named["five_year_date"], "five_year_date"),
+        check=check.lower(),
+        extra_fields=tuple(f.strip() for f in fields[BHYT_MIN_FIELDS:]),
+    )
+
+
+def _hex_text(value: str, field: str) -> str:
+    """A field the card carries as the hex of its UTF-8 bytes (the name, the address)."""
+    if not _HEX_RE.fullmatch(value):
+        raise QrFormatError(f"expected the hex digits of UTF-8 text, got {_shape(value)}", field=field)
+    try:
+        decoded = bytes.fromhex(value).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise QrFormatError("the hex digits are not UTF-8 text", field=field) from exc
+    if _first_control(decoded) is not None:
+        raise QrFormatError("the decoded text contains a control character", field=field)
+    return unicodedata.normalize("NFC", decoded)
+
+
+def _slash_day(value: str, field: str) -> date:
+    match = _SLASH_DAY_RE.fullmatch(value)
+    if match is None:
+        raise QrFormatError(f"expected dd/mm/yyyy, got {_shape(value)}", field=field)
+    return _parse_date(match.group(1) + match.group(2) + match.group(3), field)
+
+
+def _optional_day(value: str, field: str) -> date | None:
+    return None if value in ("", _NONE) else _slash_day(value, field)
 
 
 def _parse_date(value: str, field: str) -> date:

@@ -14,6 +14,22 @@ most ``full_fps`` times a second; a blank frame (lens covered) is skipped. While
 Measured by benchmarks/qr.py on 1280x720 frames with no code, one core: a still scene costs
 0.7 ms per frame instead of 11 (decoding every frame), a camera panning about 2.5 ms instead of 7.
 
+Across frames (agent.qr.stack): when a full decode reads nothing but says where a code probably is
+(``DecodeReport.regions``: a code zxing-cpp located, or a code-like region), the loop stacks that
+region over the next frames, whatever the gate decides for them (a card held still is an "unchanged
+scene"): each frame is aligned to the first and added (about 1 ms per region), and the mean is
+decoded after 2, 3, 4, 6, 8, 11, 16, 22 and 30 frames, with the deconvolutions taking turns (the
+stack's noise shrinks as it grows, so the deconvolution may restore more). While a stack runs, the
+whole frame is still decoded fully up to five times a second (a single frame may read where the
+stack, or its region, is wrong), and a region such a decode proposes elsewhere gets a stack of its
+own (STACK_REGIONS at most). A frame that does not align (the card moved or left) ends the stack;
+the next full decode proposes again. A stack that reaches STACK_MAX_FRAMES (1 s at 30 fps) unread is
+given up, and its region is not stacked again for ``stack_cooldown_s`` (doubling, up to 30 s, while
+nothing is read), so a textured object on the desk that only looks like a code costs little. A code
+read from a stack is accepted only when its bytes are UTF-8 and it parses as a CCCD, VNeID or BHYT
+payload: no stacked frame ever yields a malformed or unknown text. Measured by benchmarks/qr.py
+("steady", frames of a card held still).
+
 A timeout (no new event for ``timeout_s``) raises QrDecodeError; setting ``cancel`` (a
 threading.Event) makes the loop raise OperationCancelledError at the next frame.
 """
@@ -23,6 +39,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
+import math
 import threading
 import time
 from collections import Counter
@@ -33,8 +50,10 @@ import numpy as np
 import numpy.typing as npt
 
 from agent.errors import OperationCancelledError, QrDecodeError, QrFormatError
-from agent.qr.decoder import DecodedQr, DecodeReport
+from agent.qr.decoder import DecodedQr, DecodeReport, to_gray
+from agent.qr.enhance import Box, overlaps
 from agent.qr.payload import QrKind, QrPayload, classify, parse_payload
+from agent.qr.stack import RegionStack
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +61,13 @@ GrayImage = npt.NDArray[np.uint8]
 
 FORGET_AFTER_S = 3.0
 PRESENCE_S = 0.5  # a code decoded this recently counts as still in view (for the gate)
+STACK_ATTEMPTS = (2, 3, 4, 6, 8, 11, 16, 22, 30)  # stack sizes at which the mean is decoded
+STACK_MAX_FRAMES = STACK_ATTEMPTS[-1]
+STACK_REGIONS = 2  # regions stacked at once (the most likely first)
+STACK_GROW_PX = 32  # a stacked region is wider than the decoder's box: quiet zone, and room for the tremor
+STACK_COOLDOWN_S = 2.0
+STACK_FULL_INTERVAL_S = 0.2  # while stacking, the whole frame is still decoded fully this often (5 per s)
+STACK_MAX_COOLDOWN_S = 30.0
 
 
 class Camera(Protocol):
@@ -50,6 +76,10 @@ class Camera(Protocol):
 
 class Decoder(Protocol):
     def decode(self, frame: npt.NDArray[Any], *, quick: bool = False) -> DecodeReport: ...
+
+    def decode_region(
+        self, region: npt.NDArray[Any], box: Box, *, frames: int = 1, attempt: int = 0
+    ) -> DecodeReport: ...
 
 
 class Effort(enum.Enum):
@@ -70,7 +100,7 @@ class ScanEvent:
 
     @property
     def kind(self) -> QrKind:
-        return self.payload.kind if self.payload is not None else QrKind.CCCD
+        return self.payload.kind if self.payload is not None else classify(self.symbol.text)
 
 
 class ActivityGate:
@@ -138,6 +168,8 @@ class QrScanner:
         forget_after_s: float = FORGET_AFTER_S,
         presence_s: float = PRESENCE_S,
         gate: ActivityGate | None = None,
+        stacking: bool = True,
+        stack_cooldown_s: float = STACK_COOLDOWN_S,
         cancel: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -147,9 +179,16 @@ class QrScanner:
         self.forget_after_s = forget_after_s
         self.presence_s = presence_s
         self._gate = gate
+        self.stacking = stacking
+        self.stack_cooldown_s = stack_cooldown_s
         self._cancel = cancel or threading.Event()
         self._clock = clock
         self._last_seen: dict[bytes, float] = {}
+        self._stacks: list[RegionStack] = []
+        self._given_up: list[Box] = []  # regions whose stack was read in vain, until _retry_at
+        self._retry_at = 0.0
+        self._cooldown = stack_cooldown_s
+        self._last_full_at = -math.inf
         self.stats: Counter[str] = Counter()
 
     def cancel(self) -> None:
@@ -173,11 +212,17 @@ class QrScanner:
             now = self._clock()
             self._forget(now)
             effort = self._effort(frame, now, self._code_in_view(now))
+            if self._stacks and effort is not Effort.FULL and now - self._last_full_at >= STACK_FULL_INTERVAL_S:
+                effort = Effort.FULL  # a code may be in view: single frames may read where the stack does not
+                self.stats["full_while_stacking"] += 1
+            if effort is Effort.FULL:
+                self._last_full_at = now
             self.stats[effort.value] += 1
-            if effort is Effort.SKIP:
-                continue
-            report = self._decoder.decode(frame, quick=effort is Effort.QUICK)
-            for symbol in report.symbols:
+            report = None if effort is Effort.SKIP else self._decoder.decode(frame, quick=effort is Effort.QUICK)
+            symbols = report.symbols if report is not None else ()
+            if self.stacking and not symbols:
+                symbols = self._stack(to_gray(frame), report if effort is Effort.FULL else None, now)
+            for symbol in symbols:
                 is_new = symbol.raw not in self._last_seen
                 self._last_seen[symbol.raw] = now
                 if is_new:
@@ -190,6 +235,45 @@ class QrScanner:
         for event in self.events():
             return event
         raise QrDecodeError("no QR code found before the end of the video")
+
+    def _stack(self, frame: GrayImage, report: DecodeReport | None, now: float) -> tuple[DecodedQr, ...]:
+        """One frame of the multi-frame stacking (module docstring): what the stacks read, if anything."""
+        if self._stacks:
+            self._stacks = [stack for stack in self._stacks if stack.add(frame)]
+            for stack in self._stacks:
+                self.stats["stacked"] += 1
+                if stack.count not in STACK_ATTEMPTS:
+                    continue
+                self.stats["stack_decodes"] += 1
+                attempt = STACK_ATTEMPTS.index(stack.count)
+                found = self._decoder.decode_region(stack.mean(), stack.box, frames=stack.count, attempt=attempt)
+                accepted = tuple(symbol for symbol in found.symbols if _acceptable(symbol))
+                self.stats["stack_rejected"] += len(found.symbols) - len(accepted)
+                if accepted:
+                    self._stacks = []
+                    self._given_up = []
+                    self._cooldown = self.stack_cooldown_s
+                    self.stats["stack_reads"] += 1
+                    return accepted
+            done = [stack for stack in self._stacks if stack.count >= STACK_MAX_FRAMES]
+            if done:
+                self._give_up([stack.box for stack in done], now)
+                self._stacks = [stack for stack in self._stacks if stack.count < STACK_MAX_FRAMES]
+        if report is not None and report.regions and len(self._stacks) < STACK_REGIONS:
+            if now >= self._retry_at:
+                self._given_up = []
+            taken = [stack.box for stack in self._stacks] + self._given_up
+            boxes = [box for box in report.regions if not any(overlaps(box, old) for old in taken)]
+            height, width = frame.shape
+            free = STACK_REGIONS - len(self._stacks)
+            self._stacks.extend(RegionStack(frame, _grown(box, width, height)) for box in boxes[:free])
+        return ()
+
+    def _give_up(self, boxes: list[Box], now: float) -> None:
+        self.stats["stacks_given_up"] += len(boxes)
+        self._given_up.extend(boxes)
+        self._retry_at = now + self._cooldown
+        self._cooldown = min(self._cooldown * 2, STACK_MAX_COOLDOWN_S)
 
     def _code_in_view(self, now: float) -> bool:
         return any(now - seen <= self.presence_s for seen in self._last_seen.values())
@@ -221,3 +305,19 @@ class QrScanner:
             f" field={error.field}" if error else "",
         )
         return ScanEvent(symbol=symbol, payload=payload, error=error, at=now, frame_index=frame_index)
+
+
+def _grown(box: Box, width: int, height: int) -> Box:
+    g = STACK_GROW_PX
+    return max(0, box[0] - g), max(0, box[1] - g), min(width, box[2] + g), min(height, box[3] + g)
+
+
+def _acceptable(symbol: DecodedQr) -> bool:
+    """A code read from a stack counts only as exact UTF-8 that parses as a known kind of payload."""
+    if not symbol.exact_bytes:
+        return False
+    try:
+        payload = parse_payload(symbol.text)
+    except QrFormatError:
+        return False
+    return payload.kind is not QrKind.UNKNOWN

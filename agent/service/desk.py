@@ -22,13 +22,22 @@ from typing import Any
 
 from agent import audit as audit_module
 from agent.audit import AuditLog
-from agent.errors import AgentError, BackendError, InvalidInputError, OperatorSignInError, QrFormatError, StoreError
+from agent.errors import (
+    AgentError,
+    BackendError,
+    InvalidInputError,
+    OperatorSignInError,
+    QrFormatError,
+    StoreError,
+    UnknownQrCodeError,
+)
 from agent.icao.keys import MrzKey
 from agent.id_number import can_from_id
-from agent.models import Identity, Operator, SiteKind, Source, VerificationResult
+from agent.models import CheckKind, Identity, Operator, SiteKind, Source, VerificationResult
 from agent.ports import CardConnection, ChipKeys, ChipReader
 from agent.privacy import mask_id
-from agent.qr.payload import CccdQr, UnknownQr, VneidQr, parse_payload
+from agent.qr import wedge
+from agent.qr.payload import BhytQr, CccdQr, QrKind, UnknownQr, VneidQr, classify, parse_payload
 from agent.receipt import ReceiptKey, build_receipt
 from agent.service import identity_check
 from agent.service.entitlement import Entitlement
@@ -53,7 +62,7 @@ from agent.service.state import (
     Preview,
     ReaderState,
 )
-from agent.service.verdict import REASON_QR_CHIP_MISMATCH
+from agent.service.verdict import REASON_BHYT_NOT_IDENTITY, REASON_NAME_UNRELIABLE, REASON_QR_CHIP_MISMATCH
 from sync.store import Store
 
 log = logging.getLogger(__name__)
@@ -61,6 +70,7 @@ log = logging.getLogger(__name__)
 CMND9 = re.compile(r"^[0-9]{9}$")
 MAX_TEXT = 4096
 PROGRESS_EVERY_S = 0.1
+VIA_KEYBOARD = "keyboard"  # a keyboard-wedge scanner typed it into the desk page
 
 
 class DeskService:
@@ -149,18 +159,31 @@ class DeskService:
         return self._verify(Submission(identity, Source.MANUAL, operator, old_id_only=True))
 
     def verify_qr_text(self, text: str, *, via: str = "api") -> DeskResult:
-        """The text of a QR code (the card's printed code, or a VNeID code)."""
+        """The text of a QR code (the card's printed code, a VNeID code or a BHYT card's code) from the
+        webcam, a scanner or the site's software. What a keyboard-wedge scanner typed (``via="keyboard"``)
+        and a serial frame that was not clean UTF-8 are first repaired (:mod:`agent.qr.wedge`); a name that
+        could not be recovered is kept out of the verdict's trust ("tap the chip for the exact name")."""
         operator = self.sign_in.required()
         if not isinstance(text, str) or not text.strip():
             raise InvalidInputError("the QR text is empty", field="text")
         if len(text) > MAX_TEXT:
             raise InvalidInputError(f"the QR text is longer than {MAX_TEXT} characters", field="text")
+        name_exact = True
+        if via == VIA_KEYBOARD or "\ufffd" in text:
+            repaired = wedge.repair(text)
+            text, name_exact = repaired.text, repaired.name_exact
+            if repaired.repairs:
+                log.info("QR code from the %s repaired: %s", via, ", ".join(repaired.repairs))
         try:
-            payload = parse_payload(text)
+            payload = parse_payload(text, exact=name_exact)
         except QrFormatError as error:
-            raise InvalidInputError(f"not a valid CCCD QR code ({error.message})", field="text") from error
+            what = "BHYT card" if classify(text) is QrKind.BHYT else "CCCD"
+            raise InvalidInputError(f"not a valid {what} QR code ({error.message})", field="text") from error
         if isinstance(payload, UnknownQr):
-            raise InvalidInputError("neither a CCCD nor a VNeID QR code", field="text")
+            raise UnknownQrCodeError("neither a CCCD, a VNeID nor a BHYT card QR code", field="text")
+        problems: tuple[str, ...] = () if name_exact else (REASON_NAME_UNRELIABLE,)
+        if isinstance(payload, BhytQr):
+            return self._verify_bhyt(payload, operator, via=via, problems=problems)
         if isinstance(payload, VneidQr):
             # The VNeID code is an opaque token only its backend can check (docs/reference/qr.md
             # "VNeID"); no backend offers that here, so the desk says so rather than guessing.
@@ -171,7 +194,20 @@ class DeskService:
         self._show_armed(self.keys.expect(keys, origin=ORIGIN_QR, identity=identity))
         log.info("QR code read (%s): ID %s", via, mask_id(identity.id_number))
         self.lookahead.start(identity, operator, fresh=True)  # the card tapped next takes the same answer
-        return self._verify(Submission(identity, Source.QR, operator, problems=identity_check.id_problems(identity)))
+        return self._verify(Submission(identity, Source.QR, operator,
+                                       problems=problems + identity_check.id_problems(identity)))
+
+    def _verify_bhyt(self, payload: BhytQr, operator: Operator | None, *, via: str,
+                     problems: tuple[str, ...]) -> DeskResult:
+        """A BHYT card's code: the patient brought no CCCD. A clinic looks the card up by its number (the
+        gateway's ``maThe``) with the name and birth date it carries; it opens no chip and proves no
+        identity, so elsewhere it is "cannot check: tap the chip card"."""
+        identity = payload.to_identity()
+        log.info("BHYT card QR code read (%s): card %s", via, mask_id(payload.card_number))
+        if self.policy.check_kind is not CheckKind.INSURANCE:
+            return self._verify(Submission(identity, Source.BHYT_QR, operator, skip_entitlement=True,
+                                           problems=(REASON_BHYT_NOT_IDENTITY, *problems)))
+        return self._verify(Submission(identity, Source.BHYT_QR, operator, problems=problems))
 
     def verify_chip(self, connection: CardConnection, *, reader: str = "",
                     cancel: threading.Event | None = None) -> DeskResult | None:

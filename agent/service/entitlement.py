@@ -49,8 +49,9 @@ class Entitlement:
 
     def insurance(self, identity: Identity, operator: Operator | None) -> Assessment:
         """The insurance status now, else the cached one (kept ``cache_ttl_s``), else unavailable.
-        What the backend says it cannot use (a missing name, nobody signed in) is raised, not cached."""
-        id_number = identity.id_number
+        What the backend says it cannot use (a missing name, nobody signed in) is raised, not cached. A
+        BHYT card's code (no CCCD number) is looked up, and its answer kept, by the card number."""
+        id_number = identity.lookup_number
         try:
             check = self.insurance_lookup.lookup(InsuranceQuery.of(identity, operator))
         except BackendError as error:

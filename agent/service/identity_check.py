@@ -75,9 +75,9 @@ def different_people(stated: Identity, chip: Identity) -> bool:
 
 
 def entered_fields(entered: Mapping[str, Any]) -> dict[str, str]:
-    """The fields an operator typed, checked (text, at most 300 characters, a date as DD/MM/YYYY or
-    YYYY-MM-DD, or a birth year alone for people registered with one) and normalised (NFC, dates as
-    ISO); empty ones are left out."""
+    """The fields an operator typed, checked (text, at most 300 characters, no control or invisible
+    character, a date as DD/MM/YYYY or YYYY-MM-DD, or a birth year alone for people registered with one)
+    and normalised (NFC, dates as ISO); empty ones are left out."""
     fields: dict[str, str] = {}
     for name in ENTERED_FIELDS:
         value = entered.get(name)
@@ -88,6 +88,11 @@ def entered_fields(entered: Mapping[str, Any]) -> dict[str, str]:
         text = value.isoformat() if isinstance(value, date) else unicodedata.normalize("NFC", value.strip())
         if len(text) > 300:
             raise InvalidInputError("longer than 300 characters", field=name)
+        hidden = next((char for char in text if unicodedata.category(char).startswith("C")), None)
+        if hidden is not None:
+            # Control, format (bidi overrides, zero-width), private-use and unassigned characters: nothing a
+            # person's name or address holds, and they can hide text from the operator or break the records.
+            raise InvalidInputError(f"contains the control or invisible character U+{ord(hidden):04X}", field=name)
         if name == "date_of_birth":
             text = text if BIRTH_YEAR.fullmatch(text) and _plausible_year(int(text)) else parse_day(text).isoformat()
         fields[name] = text

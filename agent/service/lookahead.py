@@ -43,7 +43,7 @@ class _Asked:
 
     @classmethod
     def of(cls, identity: Identity, operator: Operator | None) -> _Asked:
-        return cls(identity.id_number, " ".join(identity.full_name.split()).upper(), identity.date_of_birth,
+        return cls(identity.lookup_number, " ".join(identity.full_name.split()).upper(), identity.date_of_birth,
                    identity.year_of_birth, operator)
 
     def __repr__(self) -> str:
@@ -75,7 +75,7 @@ class Lookahead:
     def start(self, identity: Identity, operator: Operator | None, *, fresh: bool = False) -> None:
         """Start the lookup of ``identity`` by ``operator`` unless a young one is already started (with
         ``fresh``, start a new one whatever was started before)."""
-        if not identity.id_number or not self.enabled:
+        if not identity.lookup_number or not self.enabled:
             return
         asked = _Asked.of(identity, operator)
         now = self._monotonic()

@@ -176,6 +176,6 @@ class Pipeline:
             "check": ({"kind": str(check.kind), "status": str(check.status), "from_cache": check.from_cache}
                       if check else None),
             "queued": len(events),
-            **audit_module.person_fields(self.audit.keys, identity.id_number),
+            **audit_module.person_fields(self.audit.keys, identity.lookup_number),
         }, operator=operator_name)
         return DeskResult(result, decision.next_steps, decision.badge, submission.face, submission.stats), events

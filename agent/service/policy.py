@@ -135,7 +135,8 @@ class ClinicPolicy(SitePolicy):
         return entitlement.insurance(identity, operator)
 
     def event_fields(self, identity: Identity, check: BackendCheck) -> Mapping[str, Any]:
-        return {"card_number": check.details.get("card_number"), "facility_code": check.details.get("facility_code")}
+        return {"card_number": check.details.get("card_number") or identity.bhyt_card or None,
+                "facility_code": check.details.get("facility_code")}
 
 
 class NotaryPolicy(SitePolicy):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from agent.models import BackendCheck, Badge, ChipEvidence, Source, Status, Verdict
+from agent.models import BackendCheck, Badge, CheckKind, ChipEvidence, Source, Status, Verdict
 from agent.service.policy import SitePolicy
 
 # The worse verdict wins: a forged card is rejected whatever the backend says, and "cannot check
@@ -21,6 +21,10 @@ from agent.service.policy import SitePolicy
 SEVERITY = {Verdict.VERIFIED: 0, Verdict.WARNING: 1, Verdict.CANNOT_CHECK: 2, Verdict.REJECTED: 3}
 
 REASON_QR_CHIP_MISMATCH = "reason.qr_chip_mismatch"
+REASON_NAME_UNRELIABLE = "reason.name_unreliable"  # a scanner's name that could not be recovered exactly
+REASON_BHYT_NOT_IDENTITY = "reason.bhyt_not_identity"  # a BHYT card's code where the desk needs an identity
+# What to do about a problem found while putting the identity together (default: check the documents).
+PROBLEM_STEPS = {REASON_NAME_UNRELIABLE: "next.tap_chip_for_name", REASON_BHYT_NOT_IDENTITY: "next.tap_card"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,8 +66,7 @@ def decide(facts: Facts) -> Decision:
     strict = facts.policy.identity_must_be_proven
     badge = authenticity_badge(facts.source, facts.evidence)
     parts += _authenticity(facts, badge)
-    parts += [(Verdict.REJECTED if key == REASON_QR_CHIP_MISMATCH else Verdict.WARNING, key,
-               "next.check_documents") for key in facts.problems]
+    parts += [(_problem_verdict(key), key, PROBLEM_STEPS.get(key, "next.check_documents")) for key in facts.problems]
     if facts.old_id_only:
         parts.append((Verdict.WARNING if strict else Verdict.CANNOT_CHECK, "reason.old_id", "next.ask_new_id"))
     if facts.check is not None:
@@ -84,8 +87,22 @@ def decide(facts: Facts) -> Decision:
     return Decision(verdict, reasons, steps, badge)
 
 
+def _problem_verdict(key: str) -> Verdict:
+    if key == REASON_QR_CHIP_MISMATCH:
+        return Verdict.REJECTED
+    if key == REASON_BHYT_NOT_IDENTITY:
+        return Verdict.CANNOT_CHECK
+    return Verdict.WARNING
+
+
 def _authenticity(facts: Facts, badge: Badge) -> list[tuple[Verdict, str, str]]:
     strict = facts.policy.identity_must_be_proven
+    if facts.source is Source.BHYT_QR:
+        # The insurance card's code says which card it is, not who holds it: enough for the insurance
+        # lookup at a clinic, never a proof of identity.
+        if facts.policy.check_kind is not CheckKind.INSURANCE:
+            return []  # the desk's problem "reason.bhyt_not_identity" says it
+        return [(Verdict.WARNING if strict else Verdict.VERIFIED, "reason.bhyt_qr", "next.tap_card" if strict else "")]
     if facts.source is Source.QR:
         return [(Verdict.WARNING if strict else Verdict.VERIFIED, "reason.qr_not_signed",
                  "next.tap_card" if strict else "")]

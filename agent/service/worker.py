@@ -1,11 +1,13 @@
-"""The reader loop: a card tapped or a QR code shown is verified with nobody clicking.
+"""The reader loop: a card tapped, a QR code shown or scanned is verified with nobody clicking.
 
-Two background threads, started by ``serve`` and ``demo`` only (never on import): one takes the
-card source's events (INSERTED -> connect -> :meth:`DeskService.verify_chip` -> close), one runs
-the QR scanning loop and hands every new code to :meth:`DeskService.verify_qr_text`. The devices come
-from the wiring through the ports (:class:`agent.ports.CardSource`, :data:`agent.ports.QrCodeSource`),
-so this module knows neither pyscard nor OpenCV. A camera that is unavailable is retried now and then
-and reported as unavailable.
+Background threads, started by ``serve`` and ``demo`` only (never on import): one takes the card
+source's events (INSERTED -> connect -> :meth:`DeskService.verify_chip` -> close); one per QR input (the
+webcam's scanning loop, a serial scanner) hands every new code to :meth:`DeskService.verify_qr_text`. The
+devices come from the wiring through the ports (:class:`agent.ports.CardSource`,
+:data:`agent.ports.QrCodeSource`), so this module knows neither pyscard, OpenCV nor pyserial. An input
+that is unavailable (no camera, the scanner unplugged) is retried now and then (a scanner every second, so
+that re-plugging it is seen at once) and reported as unavailable; each input's state is what
+``/api/status`` shows.
 """
 
 from __future__ import annotations
@@ -24,6 +26,19 @@ log = logging.getLogger(__name__)
 
 POLL_S = 0.2
 CAMERA_RETRY_S = 10.0
+SCANNER_RETRY_S = 1.0
+VIA_CAMERA = "camera"
+VIA_SERIAL = "serial"
+
+
+class _CodeInput:
+    """One QR input's loop state: which device (``via``), its source, how often to retry, its state."""
+
+    def __init__(self, via: str, codes: QrCodeSource | None, retry_s: float) -> None:
+        self.via = via
+        self.codes = codes
+        self.retry_s = retry_s
+        self.state: dict[str, Any] = {"state": "disabled" if codes is None else "starting"}
 
 
 class ReaderWorker:
@@ -34,17 +49,29 @@ class ReaderWorker:
         cards: CardSource | None = None,
         qr_codes: QrCodeSource | None = None,
         camera_retry_s: float = CAMERA_RETRY_S,
+        scanner_codes: QrCodeSource | None = None,
+        scanner_retry_s: float = SCANNER_RETRY_S,
     ) -> None:
         self.service = service
         self.cards = cards
         self.qr_codes = qr_codes
         self.camera_retry_s = camera_retry_s
+        self._camera = _CodeInput(VIA_CAMERA, qr_codes, camera_retry_s)
+        self._scanner = _CodeInput(VIA_SERIAL, scanner_codes, scanner_retry_s)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._read_cancel: threading.Event | None = None
         self._lock = threading.Lock()
-        self.camera_state: dict[str, Any] = {"state": "disabled" if qr_codes is None else "starting"}
         self.reads = 0
+        self.scans = 0  # codes handed to the service, from any QR input (for tests)
+
+    @property
+    def camera_state(self) -> dict[str, Any]:
+        return self._camera.state
+
+    @property
+    def scanner_state(self) -> dict[str, Any]:
+        return self._scanner.state
 
     @property
     def running(self) -> bool:
@@ -56,8 +83,10 @@ class ReaderWorker:
         self._stop.clear()
         if self.cards is not None:
             self._spawn(self._card_loop, "desk-cards")
-        if self.qr_codes is not None:
-            self._spawn(self._qr_loop, "desk-qr")
+        if self._camera.codes is not None:
+            self._spawn(lambda: self._qr_loop(self._camera), "desk-qr")
+        if self._scanner.codes is not None:
+            self._spawn(lambda: self._qr_loop(self._scanner), "desk-scanner")
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -119,35 +148,39 @@ class ReaderWorker:
 
     # --- QR codes -------------------------------------------------------------------------------
 
-    def _qr_loop(self) -> None:
-        assert self.qr_codes is not None
+    def _qr_loop(self, source: _CodeInput) -> None:
+        assert source.codes is not None
         while not self._stop.is_set():
             try:
-                self.camera_state = {"state": "starting"}
-                for text in self.qr_codes(self._stop):
-                    self.camera_state = {"state": "ok"}
-                    self._qr_seen(text)
+                if source.state.get("state") != "unavailable":
+                    source.state = {"state": "starting"}
+                for text in source.codes(self._stop):
+                    source.state = {"state": "ok"}
+                    if text is not None:
+                        self._qr_seen(text, source.via)
                     if self._stop.is_set():
                         return
                 if not self._stop.is_set():  # a video file ended: nothing more will come
-                    self.camera_state = {"state": "ended"}
+                    source.state = {"state": "ended"}
                     return
             except OperationCancelledError:
                 return
-            except CameraUnavailableError as error:
-                if self.camera_state.get("state") != "unavailable":
-                    log.info("camera unavailable: %s", error.message)
-                self.camera_state = {"state": "unavailable", "message_key": error.message_key}
-                self._stop.wait(self.camera_retry_s)
+            except CameraUnavailableError as error:  # ScannerUnavailableError too
+                if source.state.get("state") != "unavailable":
+                    log.info("%s unavailable: %s", source.via, error.message)
+                source.state = {"state": "unavailable", "message_key": error.message_key}
+                self._stop.wait(source.retry_s)
             except AgentError as error:
-                log.warning("QR loop failed (%s); restarting", type(error).__name__)
-                self.camera_state = {"state": "error", "message_key": error.message_key}
-                self._stop.wait(self.camera_retry_s)
+                log.warning("QR loop of the %s failed (%s); restarting", source.via, type(error).__name__)
+                source.state = {"state": "error", "message_key": error.message_key}
+                self._stop.wait(source.retry_s)
 
-    def _qr_seen(self, text: str) -> None:
+    def _qr_seen(self, text: str, via: str = VIA_CAMERA) -> None:
         try:
-            self.service.verify_qr_text(text, via="camera")
+            self.service.verify_qr_text(text, via=via)
         except AgentError as error:
-            self.service.report_read_error(error, reader="camera")
+            self.service.report_read_error(error, reader=via)
         except Exception:
             log.exception("unexpected failure while verifying a QR code")
+        finally:
+            self.scans += 1

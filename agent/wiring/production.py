@@ -1,6 +1,6 @@
 """A desk built from its settings: the one place that builds the real adapters (PC/SC readers and the
-card monitor, camera and QR decoder, backend clients, the encrypted store and its syncer, the trust
-store and the chip reader, the audit log, the receipt key) and composes them with the verification
+card monitor, camera and QR decoder, serial QR scanner, backend clients, the encrypted store and its
+syncer, the trust store and the chip reader, the audit log, the receipt key) and composes them with the verification
 service, the reader loop and the local API. ``serve``, ``verify``, ``sync``, ``read`` and the demo use
 it; the demo hands in its simulated reader and camera (agent.wiring.simulated) instead of the real ones.
 
@@ -83,14 +83,16 @@ def open_store(settings: Settings) -> Store:
                       busy_timeout_s=settings.store.busy_timeout_s)
 
 
-def open_audit(settings: Settings) -> AuditLog:
-    """The audit log, keyed by the store's secret (kept outside both files)."""
+def open_audit(settings: Settings, store: Store | None = None) -> AuditLog:
+    """The audit log, keyed by the store's secret (kept outside both files); with the store open, each
+    append records the log's running head in it, so that ``audit verify`` sees entries removed from the tail."""
     try:
         keys: AuditKeys | None = AuditKeys(store_key_source(settings).load(create=False))
     except StoreError as error:
         log.warning("audit log without MACs and subject hashes: %s", error.message)
         keys = None
-    return AuditLog(settings.audit_path(), keys, operator=settings.site.operator, site_id=settings.site.site_id)
+    return AuditLog(settings.audit_path(), keys, operator=settings.site.operator, site_id=settings.site.site_id,
+                    head=store.audit_head if store is not None else None)
 
 
 def receipt_key_source(settings: Settings, *, platform: str | None = None,
@@ -214,6 +216,16 @@ def camera_codes(settings: Settings) -> QrCodeSource | None:
         return camera
 
     return frame_codes(open_frames)
+
+
+def serial_codes(settings: Settings) -> QrCodeSource | None:
+    """The serial QR scanner of ``[qr] serial_port`` (None when it is empty: no serial scanner here)."""
+    port = settings.qr.serial_port.strip()
+    if not port:
+        return None
+    from agent.qr.serial_port import SerialScanner
+
+    return SerialScanner(port, baud=settings.qr.serial_baud, idle_s=settings.qr.serial_idle_ms / 1000).codes
 
 
 # --- the backends --------------------------------------------------------------------------------------
@@ -368,8 +380,12 @@ class Agent:
         if self.syncer.last_contact_at > self.service.state.backend_at:
             state = "offline" if self.syncer.last_error else "online"
         backend = {"state": state, "last_sync_error": self.syncer.last_error}
-        return {"readers": cards.to_json(), "camera": dict(self.worker.camera_state), "backend": backend,
-                "sync": sync, "site_profile": str(self.service.profile),
+        scanner: dict[str, Any] = dict(self.worker.scanner_state)
+        if self.settings.qr.serial_port.strip() and scanner.get("state") != "disabled":
+            scanner["port"] = self.settings.qr.serial_port.strip()
+            scanner["kind"] = "serial"
+        return {"readers": cards.to_json(), "camera": dict(self.worker.camera_state), "scanner": scanner,
+                "backend": backend, "sync": sync, "site_profile": str(self.service.profile),
                 "operator": operators_view(self.service.sign_in),
                 "banners": self.page_config.get("banners", [])}
 
@@ -388,6 +404,8 @@ def build_agent(
     use_pcsc: bool = True,
     qr_codes: QrCodeSource | None = None,
     use_camera: bool = True,
+    scanner_codes: QrCodeSource | None = None,
+    use_serial: bool = True,
     chip_reader: ChipReader | None = None,
     backends: Backends | None = None,
     page_config: dict[str, Any] | None = None,
@@ -399,24 +417,28 @@ def build_agent(
     policy_for(settings.site.profile)  # an unknown site kind stops the agent before anything opens
     store = open_store(settings)
     try:
-        audit = open_audit(settings)
+        audit = open_audit(settings, store)
         backends = backends or build_backends(settings)
         if cards is None and use_pcsc:
             cards = PcscReaders(settings)
         if qr_codes is None and use_camera:
             qr_codes = camera_codes(settings)
+        if scanner_codes is None and use_serial:
+            scanner_codes = serial_codes(settings)
         syncer = build_syncer(settings, store, backends)
         sync_thread = SyncThread(syncer, interval_s=settings.sync.interval_s,
                                  retention_days=settings.store.retention_days)
         service = build_service(settings, store=store, audit=audit, backends=backends,
                                 chip_reader=chip_reader or load_chip_reader(settings), hub=Hub(),
                                 receipt_key=open_receipt_key(settings), on_recorded=sync_thread.wake)
-        worker = ReaderWorker(service, cards=cards, qr_codes=qr_codes)
+        worker = ReaderWorker(service, cards=cards, qr_codes=qr_codes, scanner_codes=scanner_codes)
         needs_identity = service.policy.kind is SiteKind.CLINIC and backends.protocol == PROTOCOL_BHXH
         agent = Agent(settings=settings, token=token or settings.api.token or new_token(), store=store, audit=audit,
                       service=service, worker=worker, cards=cards, syncer=syncer, sync_thread=sync_thread,
                       backends=backends, page_config={"language": settings.site.language,
-                                                      "lookup_needs_identity": needs_identity, **(page_config or {})})
+                                                      "lookup_needs_identity": needs_identity,
+                                                      "wedge_idle_ms": settings.qr.wedge_idle_ms,
+                                                      **(page_config or {})})
         agent.api = create_api(service, token=agent.token, allowed_origins=settings.api.allowed_origins,
                                status=agent.status, sync_status=agent.sync_status, page_config=agent.page_config)
         return agent

@@ -30,11 +30,16 @@ class Faults:
     ack_loss_rate: float = 0.0  # share processed, then the connection dropped before the answer
     down: bool = False  # every service request: the connection is reset without an answer
     gateway_transient_rate: float = 0.0  # share of gateway card checks answered 101 (HTTP 200) or 500 (HTTP 500)
+    hostile: str = ""  # a broken or hostile server: every service answer is one of HOSTILE_MODES
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
+# What a hostile or broken backend sends instead of its answer (issue 13): JSON nested 200,000 deep, a
+# 5,000-digit number, lists where strings belong, 512 MB declared and streamed, an endless chunked body,
+# an answer dribbled one byte at a time, or a 4xx whose error text echoes the request (ID number and all).
+HOSTILE_MODES = ("deep_json", "huge_number", "wrong_types", "flood", "flood_chunked", "dribble", "echo_4xx")
 _RATES = ("error_rate", "timeout_rate", "malformed_rate", "ack_loss_rate", "gateway_transient_rate")
 
 
@@ -48,6 +53,9 @@ def updated(current: Faults, changes: Mapping[str, Any]) -> Faults:
         if name == "down":
             if not isinstance(value, bool):
                 raise FaultSettingError("down must be true or false")
+        elif name == "hostile":
+            if value not in ("", *HOSTILE_MODES):
+                raise FaultSettingError(f"hostile must be one of {', '.join(HOSTILE_MODES)} (or empty)")
         elif isinstance(value, bool) or not isinstance(value, int | float):
             raise FaultSettingError(f"{name} must be a number")
         values[name] = value

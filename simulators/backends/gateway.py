@@ -40,6 +40,7 @@ DEFAULT_PASSWORD = "bhxh-demo-password"  # noqa: S105 - the mock gateway's accou
 DEFAULT_STAFF = {"072188004365": "Nguyễn Thảo Chi", "079090001234": "Trần Minh Khoa"}
 TOKEN_LIFE_S = 3600.0
 CARD_15 = re.compile(r"^[A-Z]{2}[1-5][0-9]{12}$")
+SOCIAL_INSURANCE_10 = re.compile(r"^[0-9]{10}$")
 ID_12 = re.compile(r"^[0-9]{12}$")
 DAY = re.compile(r"^([0-9]{2})/([0-9]{2})/([0-9]{4})$")
 YEAR = re.compile(r"^[0-9]{4}$")
@@ -207,6 +208,11 @@ class Gateway:
                 if near is not None:
                     # the same social-insurance number: only the province or the benefit code is wrong
                     return None, None, "052" if near.card_number[3:5] != card_code[3:5] else "053"
+                return None, None, "051"
+            return self.world.citizens[card.id_number], card, ""
+        if SOCIAL_INSURANCE_10.fullmatch(card_code):  # the 2021 card model's QR carries this number alone
+            card = next((c for c in self.by_card_number.values() if c.card_number[5:] == card_code), None)
+            if card is None:
                 return None, None, "051"
             return self.world.citizens[card.id_number], card, ""
         return None, None, "051"

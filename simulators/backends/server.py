@@ -6,8 +6,10 @@ and its received events). Every service request needs ``Authorization: Bearer <t
 
 - ``POST /insurance/v1/cards/search`` ``{"id_number": ...}`` (or ``GET /insurance/v1/cards/{id}``):
   the BHYT card of a 12-digit ID (status valid / expired / suspended / not_found, card number,
-  validity, benefit level, first-contact facility). The agent uses the POST form so that no ID
-  number ever appears in a URL, an access log or an exception message;
+  validity, benefit level, first-contact facility); ``{"card_number": ...}`` finds it by the BHYT card
+  number (15 characters) or the 10-digit social insurance number, as a BHYT card's QR code gives them.
+  The agent uses the POST form so that no ID number ever appears in a URL, an access log or an exception
+  message;
 - ``POST /insurance/v1/checkins`` and ``POST /insurance/v1/events/batch``: check-in events;
 - ``GET  /licensing/v1/sessions[/{sid}[/roster | /candidates/{id}]]`` and
   ``POST /licensing/v1/sessions/{sid}/candidates/search``: exam sessions, rosters, one candidate;
@@ -27,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import secrets
 import socket
 import struct
@@ -276,6 +279,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(backends._injected_error())
             return
         roll -= faults.error_rate
+        if faults.hostile:
+            self._hostile(faults.hostile, body)
+            return
         if roll < faults.malformed_rate:
             self._send_raw(200, b'{"status": "valid", "card_number": ')
             return
@@ -307,6 +313,9 @@ class _Handler(BaseHTTPRequestHandler):
         roll -= faults.timeout_rate
         if roll < faults.error_rate:
             self._send(backends._injected_error())
+            return
+        if faults.hostile:
+            self._hostile(faults.hostile, body)
             return
         if problem is not None or not isinstance(body, dict):
             self._send(Answer(200, {"maKetQua": "205", "ghiChu": "Lỗi sai định dạng tham số."}))
@@ -363,6 +372,48 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def _hostile(self, mode: str, body: Any) -> None:
+        """One answer of a hostile or broken server (faults.HOSTILE_MODES)."""
+        stopping = self.server.backends._stopping
+        if mode == "deep_json":
+            self._send_raw(200, b"[" * 200_000 + b"]" * 200_000)
+        elif mode == "huge_number":
+            self._send_raw(200, b'{"id_number": "001089012345", "status": ' + b"9" * 5000 + b"}")
+        elif mode == "wrong_types":
+            self._send(Answer(200, {"id_number": ["001089012345"], "status": ["valid"], "maKetQua": ["000"],
+                                    "results": [{"event_id": ["x"], "status": {"accepted": True}}]}))
+        elif mode == "echo_4xx":
+            # As a careless server does: the error names the first ID number of the request.
+            numbers = re.findall(r"\d{12}", json.dumps(body))
+            self._send(Answer(422, {"error": f"no citizen {numbers[0]}" if numbers else "refused"}))
+        elif mode in ("flood", "flood_chunked"):
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if mode == "flood":
+                self.send_header("Content-Length", str(512 * 1024 * 1024))
+            self.end_headers()
+            chunk = b'{"x": "' + b"a" * 65536
+            try:
+                while not stopping.is_set():  # until the client gives up and closes
+                    self.wfile.write(chunk)
+            except OSError:
+                pass
+        else:  # dribble: a valid length, one byte every 20 ms (an hour for the whole body)
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "200000")
+            self.end_headers()
+            try:
+                for _ in range(200_000):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    if stopping.wait(0.02):
+                        break
+            except OSError:
+                pass
+
     def _drop(self) -> None:
         self.close_connection = True
         _reset(self.connection)
@@ -375,6 +426,9 @@ class _Handler(BaseHTTPRequestHandler):
             case "GET", ["insurance", "v1", "cards", id_number]:
                 return services.insurance_card(id_number)
             case "POST", ["insurance", "v1", "cards", "search"]:
+                if isinstance(body, dict) and "card_number" in body:
+                    number = body.get("card_number")
+                    return services.insurance_card_by_number(number if isinstance(number, str) else "")
                 return services.insurance_card(_id_in(body))
             case "POST", ["insurance", "v1", "checkins"]:
                 return services.post_one("insurance", body, implied_type="insurance_checkin")

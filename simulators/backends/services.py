@@ -18,9 +18,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from simulators.backends.data import BENEFIT_RATES, World
+from simulators.backends.data import BENEFIT_RATES, InsuranceCard, World
 
 ID_NUMBER = re.compile(r"^\d{12}$")
+CARD_NUMBER = re.compile(r"^(?:[A-Z]{2}[1-5]\d{12}|\d{10})$")  # a BHYT card number, or the social insurance number
 EVENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 MAX_BATCH = 1000
 
@@ -70,6 +71,17 @@ class Services:
 
     # --- insurance ------------------------------------------------------------------------------
 
+    def insurance_card_by_number(self, card_number: str) -> Answer:
+        """The card of a BHYT card number (15 characters) or of a 10-digit social insurance number (the
+        card number's last 10 characters), as a patient without a CCCD brings it."""
+        number = card_number.strip().upper()
+        if not CARD_NUMBER.match(number):
+            return Answer(400, {"error": "card_number must be a 15-character BHYT card number or 10 digits"})
+        card = next((c for c in self.world.cards.values() if number in (c.card_number, c.card_number[5:])), None)
+        if card is None:
+            return Answer(200, {"card_number": number, "status": "not_found", "checked_at": _now()})
+        return self._card_answer(card.id_number, card)
+
     def insurance_card(self, id_number: str) -> Answer:
         if not ID_NUMBER.match(id_number):
             return Answer(400, {"error": "id_number must be 12 digits"})
@@ -77,6 +89,10 @@ class Services:
         checked_at = _now()
         if card is None:
             return Answer(200, {"id_number": id_number, "status": "not_found", "checked_at": checked_at})
+        return self._card_answer(id_number, card)
+
+    def _card_answer(self, id_number: str, card: InsuranceCard) -> Answer:
+        checked_at = _now()
         return Answer(200, {
             "id_number": id_number,
             "status": card.status_on(self.world.today),
@@ -230,7 +246,12 @@ def _event_problem(service: str, event: dict[str, Any], world: World) -> str:
     if kind not in EVENT_TYPES.get(service, frozenset()):
         return f"this service does not take events of type {kind!r}"
     id_number = event.get("id_number")
-    if not isinstance(id_number, str) or not ID_NUMBER.match(id_number):
+    card_number = event.get("card_number")
+    by_card = kind == "insurance_checkin" and not id_number and isinstance(card_number, str)
+    if by_card and not CARD_NUMBER.match(str(card_number)):
+        return "card_number must be a 15-character BHYT card number or 10 digits"
+    # A check-in of a patient who showed only a BHYT card carries its number instead of an ID number.
+    if not by_card and (not isinstance(id_number, str) or not ID_NUMBER.match(id_number)):
         return "id_number must be 12 digits"
     occurred_at = event.get("occurred_at")
     try:

@@ -15,7 +15,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", type=Path, required=True, help="a directory (corpus) or a .png / .avi file")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--count", type=int, default=50, help="frames per tier and size (corpus)")
-    parser.add_argument("--tiers", default="normal,hard,empty", help="comma-separated: normal, hard, empty")
+    parser.add_argument("--tiers", default="normal,hard,empty",
+                        help="comma-separated: normal, hard, empty, fixed-focus (1280x720 is its size)")
     parser.add_argument("--sizes", default="640x480,1280x720", help="comma-separated WxH")
     parser.add_argument("--index", type=int, default=0, help="which frame, for a single .png")
     parser.set_defaults(handler=run)

@@ -1,12 +1,24 @@
 """The seeded QR corpus: webcam-like frames of a CCCD card (or a phone screen) showing the card's QR
-code, in two tiers, at 640x480 and 1280x720, plus frames with no code at all.
+code, in two tiers, at 640x480 and 1280x720, plus frames with no code at all, plus a "fixed-focus"
+tier and steady-card streams.
 
 "normal" is a card held reasonably in front of a webcam: moderate in-plane rotation and tilt,
 3-6.5 px per module, slight defocus, sensor noise, uneven light, MJPEG compression. "hard" adds, per
 frame, one strong effect (perspective, strong or motion blur, glare, low light, low contrast, a small
 code, a phone screen showing the code) and, one time in three, a second milder one. Every frame
-records its effects so that a benchmark can say which of them a decoder fails on. A frame is a
-pure function of (seed, tier, size, index): the same arguments always give the same pixels.
+records its effects so that a benchmark can say which of them a decoder fails on.
+
+"fixed-focus" models a cheap fixed-focus webcam (1280x720) looking at a card held at arm's length,
+where every degradation is present at once at a level drawn per frame: about 3 px per module
+(2.6-3.4), a lens blur of Gaussian sigma 0.9-1.6 px (the whole optical path, warp included),
+contrast kept 0.45-1.0, a glare spot on the code in a third of the frames, a tilt of 0-30 degrees,
+sensor noise sigma 7.5-10.5 and MJPEG at quality 70-90. Each frame records its
+:class:`FixedFocusConditions`. :func:`steady_card` gives the frames a camera at 30 fps sees of one
+such card held still: the same scene, a hand tremor of a fraction of a pixel per frame, fresh sensor
+noise and compression in each frame; its first frame is the tier's single frame of the same index.
+
+A frame is a pure function of (seed, tier, size, index) (and, in a stream, its position): the same
+arguments always give the same pixels.
 """
 
 from __future__ import annotations
@@ -26,7 +38,9 @@ import numpy.typing as npt
 from simulators.camera.qr_image import QUIET_ZONE, qr_matrix
 from simulators.camera.vietnamese import cccd_payload, random_person
 
-TIERS = ("normal", "hard", "empty")
+TIERS = ("normal", "hard", "empty", "fixed-focus")
+FIXED_FOCUS = "fixed-focus"
+FIXED_FOCUS_SIZE = (1280, 720)
 SIZES: tuple[tuple[int, int], ...] = ((640, 480), (1280, 720))
 HARD_EFFECTS = ("perspective", "blur", "motion_blur", "glare", "low_light", "low_contrast", "small", "phone")
 SOURCE_MODULE_PX = 4  # the object (card or phone) is drawn at 4 px per module, then warped down
@@ -46,10 +60,28 @@ class CorpusFrame:
     index: int
     effects: tuple[str, ...] = ()
     module_px: float = 0.0
+    conditions: FixedFocusConditions | None = None
 
     @property
     def name(self) -> str:
         return f"{self.tier}-{self.size[0]}x{self.size[1]}-{self.index:04d}"
+
+
+@dataclasses.dataclass(frozen=True)
+class FixedFocusConditions:
+    """The degradations of one fixed-focus frame (see the module docstring for their ranges)."""
+
+    module_px: float  # at the code's centre
+    blur_sigma: float  # px, the whole optical path
+    contrast: float  # fraction of the scene's contrast kept (1.0: none lost)
+    tilt_deg: float  # out-of-plane tilt of the card (perspective)
+    roll_deg: float  # in-plane rotation
+    glare: float  # peak brightness the glare spot adds (0: no glare)
+    noise_sigma: float  # sensor noise, grey levels
+    jpeg_quality: int
+
+    def to_json(self) -> dict[str, float]:
+        return {field.name: round(float(getattr(self, field.name)), 2) for field in dataclasses.fields(self)}
 
 
 def generate(
@@ -72,6 +104,8 @@ def make_frame(*, seed: int, tier: str, size: tuple[int, int], index: int) -> Co
     background = _background(rng, np_rng, width, height)
     if tier == "empty":
         return _empty_frame(rng, np_rng, background, size, index)
+    if tier == FIXED_FOCUS:
+        return _FixedFocusScene(rng, np_rng, background, size).frame(np_rng, index=index)
     text = cccd_payload(random_person(rng))
     effects: list[str] = []
     if tier == "hard":
@@ -342,11 +376,21 @@ def _sensor(rng: random.Random, np_rng: np.random.Generator, frame: FloatImage, 
     return np.clip(noisy, 0, 255).astype(np.float32)
 
 
-def _to_bgr(rng: random.Random, np_rng: np.random.Generator, frame: FloatImage, effects: list[str]) -> Image:
+def _to_bgr(
+    rng: random.Random,
+    np_rng: np.random.Generator,
+    frame: FloatImage,
+    effects: list[str],
+    *,
+    tint: npt.NDArray[np.float32] | None = None,
+    quality: int | None = None,
+) -> Image:
     """A colour frame with a white-balance tint, through an MJPEG-like JPEG round trip."""
-    tint = np.array([rng.uniform(0.85, 1.1), rng.uniform(0.92, 1.05), rng.uniform(0.85, 1.15)], np.float32)
+    if tint is None:
+        tint = np.array([rng.uniform(0.85, 1.1), rng.uniform(0.92, 1.05), rng.uniform(0.85, 1.15)], np.float32)
     colour: Image = np.asarray(np.clip(frame[:, :, None] * tint[None, None, :], 0, 255), dtype=np.uint8)
-    quality = rng.randint(60, 90) if effects else rng.randint(75, 95)
+    if quality is None:
+        quality = rng.randint(60, 90) if effects else rng.randint(75, 95)
     ok, encoded = cv2.imencode(".jpg", colour, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         return colour
@@ -373,6 +417,135 @@ def _empty_frame(
     return CorpusFrame(image=_to_bgr(rng, np_rng, frame, []), text=None, tier="empty", size=size, index=index)
 
 
+# --- the fixed-focus tier ------------------------------------------------------------------------
+
+WARP_PREFILTER_PX = 0.45  # the anti-alias blur of the warp, in frame pixels (see _scene)
+TREMOR_STEP_PX = 0.35  # hand tremor: the card's random walk per frame at 30 fps, each axis
+TREMOR_ROLL_DEG = 0.03
+
+
+def fixed_focus_conditions(rng: random.Random) -> FixedFocusConditions:
+    """One frame's degradations, each drawn on its own (a fixed-focus camera has all of them at once)."""
+    return FixedFocusConditions(
+        module_px=rng.uniform(2.6, 3.4),
+        blur_sigma=rng.uniform(0.9, 1.6),
+        contrast=rng.uniform(0.45, 1.0),
+        tilt_deg=rng.uniform(0.0, 30.0),
+        roll_deg=rng.uniform(-30.0, 30.0),
+        glare=rng.uniform(70.0, 170.0) if rng.random() < 1 / 3 else 0.0,
+        noise_sigma=rng.uniform(7.5, 10.5),
+        jpeg_quality=rng.randint(70, 90),
+    )
+
+
+class _FixedFocusScene:
+    """One card in front of a fixed-focus camera; :meth:`frame` renders it, moved by ``shift`` px."""
+
+    def __init__(
+        self, rng: random.Random, np_rng: np.random.Generator, background: FloatImage, size: tuple[int, int]
+    ) -> None:
+        width, height = size
+        self.size = size
+        self.background = background
+        self.text = cccd_payload(random_person(rng))
+        self.conditions = fixed_focus_conditions(rng)
+        c = self.conditions
+        matrix = qr_matrix(self.text, ec_level=rng.choice(("L", "M", "M", "Q")))
+        obj, mask, self.qr_box = _card_object(rng, matrix)
+        self.homography, module_px = _placement(rng, self.qr_box, c.module_px, c.tilt_deg, c.roll_deg, width, height)
+        if module_px != c.module_px:  # the code did not fit and was made smaller
+            self.conditions = c = dataclasses.replace(c, module_px=module_px)
+        shrink = SOURCE_MODULE_PX / module_px
+        self.object = np.asarray(cv2.GaussianBlur(obj, (0, 0), WARP_PREFILTER_PX * shrink), dtype=np.float32)
+        self.mask = mask
+        angle, gain = rng.uniform(0, 2 * math.pi), rng.uniform(0.1, 0.35)
+        yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+        ramp = math.cos(angle) * (xx / width - 0.5) + math.sin(angle) * (yy / height - 0.5)
+        self.light = np.asarray(1 + gain * ramp, dtype=np.float32)  # uneven light: a window on one side
+        self.exposure, self.offset = rng.uniform(0.85, 1.05), rng.uniform(-10, 10)
+        self.glare_spot = self._glare_spot(rng) if c.glare else None
+        self.tint = np.array([rng.uniform(0.85, 1.1), rng.uniform(0.92, 1.05), rng.uniform(0.85, 1.15)], np.float32)
+
+    def _glare_spot(self, rng: random.Random) -> FloatImage:
+        """A specular streak on the laminate, fixed to the light, not to the card."""
+        width, height = self.size
+        qr_x, qr_y, qr_px = self.qr_box
+        centre_obj = np.array([[[qr_x + qr_px * rng.uniform(0.15, 0.85), qr_y + qr_px * rng.uniform(0.15, 0.85)]]])
+        centre = cv2.perspectiveTransform(centre_obj, self.homography)[0, 0]
+        side = np.array([[[qr_x, qr_y], [qr_x + qr_px, qr_y]]], np.float64)
+        ends = cv2.perspectiveTransform(side, self.homography)[0]
+        sigma = float(np.linalg.norm(ends[1] - ends[0])) * rng.uniform(0.06, 0.15)
+        aspect, theta = rng.uniform(1.0, 3.0), rng.uniform(0, math.pi)
+        yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+        dx, dy = xx - centre[0], yy - centre[1]
+        u = (dx * math.cos(theta) + dy * math.sin(theta)) / aspect
+        v = -dx * math.sin(theta) + dy * math.cos(theta)
+        return np.asarray(self.conditions.glare * np.exp(-(u * u + v * v) / (2 * sigma * sigma)), np.float32)
+
+    def render(self, np_rng: np.random.Generator, *, shift: tuple[float, float] = (0.0, 0.0),
+               roll_deg: float = 0.0, quality: int | None = None) -> Image:
+        width, height = self.size
+        c = self.conditions
+        homography = self.homography
+        if shift != (0.0, 0.0) or roll_deg:
+            centre = cv2.perspectiveTransform(
+                np.array([[[self.qr_box[0] + self.qr_box[2] / 2, self.qr_box[1] + self.qr_box[2] / 2]]]), homography
+            )[0, 0]
+            moved = np.asarray(cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), roll_deg, 1.0))
+            moved[:, 2] += np.array(shift)
+            homography = np.vstack([moved, [0.0, 0.0, 1.0]]) @ homography
+        warped = cv2.warpPerspective(self.object, homography, (width, height), flags=cv2.INTER_LINEAR)
+        coverage = cv2.warpPerspective(self.mask, homography, (width, height), flags=cv2.INTER_LINEAR)
+        frame = (self.background * (1 - coverage) + warped * coverage) * self.light
+        mean = float(frame.mean())
+        frame = (mean + (frame - mean) * c.contrast) * self.exposure + self.offset
+        if self.glare_spot is not None:
+            frame = frame + self.glare_spot
+        # The lens: the warp's anti-alias blur is part of the optical path, so only the rest is added.
+        lens = math.sqrt(max(c.blur_sigma**2 - WARP_PREFILTER_PX**2, 0.0))
+        frame = np.asarray(cv2.GaussianBlur(np.asarray(frame, np.float32), (0, 0), lens), dtype=np.float32)
+        frame = frame + np_rng.normal(0, c.noise_sigma, size=frame.shape).astype(np.float32)
+        frame = np.clip(frame, 0, 255).astype(np.float32)
+        return _to_bgr(random.Random(0), np_rng, frame, [], tint=self.tint, quality=quality or c.jpeg_quality)
+
+    def frame(self, np_rng: np.random.Generator, *, index: int, shift: tuple[float, float] = (0.0, 0.0),
+              roll_deg: float = 0.0, quality: int | None = None) -> CorpusFrame:
+        return CorpusFrame(
+            image=self.render(np_rng, shift=shift, roll_deg=roll_deg, quality=quality),
+            text=self.text,
+            tier=FIXED_FOCUS,
+            size=self.size,
+            index=index,
+            module_px=self.conditions.module_px,
+            conditions=self.conditions,
+        )
+
+
+def steady_card(*, seed: int, index: int, count: int, size: tuple[int, int] = FIXED_FOCUS_SIZE) -> list[CorpusFrame]:
+    """``count`` frames at 30 fps of the fixed-focus card ``index`` held still by a hand.
+
+    Frame 0 is ``make_frame(tier="fixed-focus", index=index)``; each later one moves the card by a
+    random walk of TREMOR_STEP_PX px and TREMOR_ROLL_DEG degrees per frame and has its own sensor
+    noise and compression (quality within 5 of the first's: the camera's rate control).
+    """
+    rng = random.Random(f"{seed}/{FIXED_FOCUS}/{size[0]}x{size[1]}/{index}")
+    np_rng = np.random.default_rng(rng.getrandbits(64))
+    width, height = size
+    background = _background(rng, np_rng, width, height)
+    scene = _FixedFocusScene(rng, np_rng, background, size)
+    frames = [scene.frame(np_rng, index=index)]
+    walk = random.Random(f"{seed}/{FIXED_FOCUS}/{size[0]}x{size[1]}/{index}/steady")
+    walk_np = np.random.default_rng(walk.getrandbits(64))
+    x = y = roll = 0.0
+    for _ in range(1, count):
+        x += walk.gauss(0, TREMOR_STEP_PX)
+        y += walk.gauss(0, TREMOR_STEP_PX)
+        roll += walk.gauss(0, TREMOR_ROLL_DEG)
+        quality = min(95, max(60, scene.conditions.jpeg_quality + walk.randint(-5, 5)))
+        frames.append(scene.frame(walk_np, index=index, shift=(x, y), roll_deg=roll, quality=quality))
+    return frames
+
+
 # --- on disk -------------------------------------------------------------------------------------
 
 
@@ -390,6 +563,7 @@ def write_corpus(frames: Iterator[CorpusFrame], directory: Path) -> Path:
                 "size": list(frame.size),
                 "effects": list(frame.effects),
                 "module_px": round(frame.module_px, 2),
+                **({"conditions": frame.conditions.to_json()} if frame.conditions else {}),
                 "text": frame.text,
             }
         )

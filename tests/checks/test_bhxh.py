@@ -309,6 +309,8 @@ def test_unreadable_answers_are_response_errors(mock, body):
 @pytest.mark.parametrize(("expires_in", "life"), [
     ("2017-11-13T03:51:20.1047187Z", 3600.0), ("2017-11-13T03:51:20Z", 3600.0), ("2017-11-13T10:51:20+07:00", 3600.0),
     (1800, 1800.0), ("1800", 1800.0), (None, 3000.0), ("soon", 3000.0),
+    # hostile answers (issue 13): an impossible date, a date beyond any clock, a number beyond any clock
+    ("2017-13-45T03:51:20Z", 3000.0), ("9999-12-31T23:59:59-23:59", 3000.0), ("1" * 400, 86400.0), (1e308, 86400.0),
 ])
 def test_the_token_life_is_read_from_expires_in(expires_in, life):
     from agent.checks.bhxh import _token_life

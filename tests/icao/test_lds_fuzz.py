@@ -1,6 +1,7 @@
 """Fuzzing of every LDS parser and of passive authentication: random bytes, random TLV trees, and
 bit flips / truncations / insertions / deletions of valid files. Only DocumentError may escape, and it
-must name the file."""
+must name the file. The mutations and TLV trees are those of the suite's fuzz targets (tests/fuzz/targets.py),
+which also feed every parser that sees outside data to the long campaign (benchmarks/fuzz.py)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from agent.icao.lds.sod import parse_sod
 from agent.icao.passive_auth import passive_authentication
 from agent.icao.trust import TrustStore, parse_crl
 from agent.models import Status
+from tests.fuzz import targets as fuzz
+from tests.fuzz.targets import mutate
 from tests.icao import lds_fixtures as lds
 from tests.icao import pki_fixtures as f
 
@@ -64,22 +67,7 @@ def check(name: str, data: bytes) -> object | None:
         return None
 
 
-def mutate(seed: bytes, mutation: str, position: float, value: int, size: int) -> bytes:
-    index = min(int(position * len(seed)), len(seed) - 1)
-    if mutation == "flip":
-        return seed[:index] + bytes([seed[index] ^ (1 << (value % 8))]) + seed[index + 1 :]
-    if mutation == "set":
-        return seed[:index] + bytes([value]) + seed[index + 1 :]
-    if mutation == "truncate":
-        return seed[:index]
-    if mutation == "insert":
-        return seed[:index] + bytes([value]) * size + seed[index:]
-    if mutation == "delete":
-        return seed[:index] + seed[index + size :]
-    return seed[:index] + seed[index : index + size] * 2 + seed[index + size :]  # duplicate a chunk
-
-
-MUTATIONS = st.sampled_from(["flip", "set", "truncate", "insert", "delete", "duplicate"])
+MUTATIONS = st.sampled_from(fuzz.MUTATIONS)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -100,18 +88,8 @@ def test_random_bytes_behind_the_right_outer_tag(name: str, data: bytes) -> None
     check(name, f.wrap(OUTER_TAGS[name], data))
 
 
-TAGS = [0x02, 0x04, 0x06, 0x0C, 0x13, 0x30, 0x31, 0x5F1F, 0x5F01, 0x5F36, 0x5C, 0x7F61, 0x7F60, 0xA1, 0x5F2E, 0xA0]
-
-
 def tlv_trees() -> st.SearchStrategy[bytes]:
-    leaves = st.tuples(st.sampled_from(TAGS), st.binary(max_size=20)).map(lambda item: f.wrap(*item))
-    constructed = [0x30, 0x31, 0x7F61, 0x7F60, 0xA1, 0xA0]
-
-    def nest(inner: st.SearchStrategy[bytes]) -> st.SearchStrategy[bytes]:
-        pairs = st.tuples(st.sampled_from(constructed), st.lists(inner, max_size=4))
-        return pairs.map(lambda item: f.wrap(item[0], b"".join(item[1])))
-
-    return st.recursive(leaves, nest, max_leaves=12)
+    return fuzz.tlv_trees()
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -278,9 +278,38 @@ def test_the_identity_groups_are_read_before_the_face_and_told_as_they_come(prof
     reading = read_profile(profile, on_file=on_file).reading
     names = [name for name, _ in told]
     reads = [step.step.removeprefix("read ") for step in reading.document.steps if step.step.startswith("read ")]
+    assert reads.index("DG13") < reads.index("EF.SOD")  # who it is, first of all: right after EF.COM
     groups = [name for name in reads if name.startswith("DG") and name != "DG14"]
-    assert groups[:3] == ["DG1", "DG13", "DG2"]  # who it is, before the face
+    assert groups[:3] == ["DG13", "DG1", "DG2"]  # before the face
     assert names.index("DG13") < names.index("DG2")
     assert dict(told)["DG13"] is True  # parsed when told: the desk can start the lookup from it
     assert set(names) >= EXPECTED_GROUPS  # every file read is told, once
     assert len(names) == len(set(names))
+
+
+def test_a_dg13_the_sod_does_not_list_is_forgotten_and_never_fails_passive_authentication() -> None:
+    """EF.COM lists DG13, so it is read first; the (validly signed) SOD does not list it: the read goes
+    on as if DG13 had not been read, and the identity comes from DG1's MRZ."""
+    import dataclasses as dc
+    from datetime import UTC, datetime, time
+
+    from simulators.card import lds_build
+    from simulators.card.card import SimulatedCard
+    from simulators.card.image import FID_SOD
+    from simulators.card.people import DEFAULT_SEED, make_person
+    from simulators.card.personalise import build_card_image
+    from simulators.card.pki import get_pki
+    from simulators.card.profiles import get_profile
+
+    profile = get_profile("normal")
+    person = make_person(DEFAULT_SEED, profile.person_index)
+    image = build_card_image(profile)
+    groups = {n: image.files[0x0100 + n] for n in (1, 2, 14, 15)}  # signed without DG13
+    sod = lds_build.encode_sod(groups, get_pki(DEFAULT_SEED).signer(profile.signer), digest=profile.digest,
+                               signing_time=datetime.combine(person.date_of_issue, time(9, 0), tzinfo=UTC))
+    card = SimulatedCard(dc.replace(image, files={**image.files, FID_SOD: sod}))
+    told: list[str] = []
+    reading = read_profile("normal", card=card, on_file=lambda name, _document: told.append(name)).reading
+    assert told[:2] == ["EF.COM", "DG13"]  # read (and told) before the SOD said otherwise
+    assert "DG13" not in reading.document.files and reading.document.dg13 is None
+    assert reading.passive_outcome.status is Status.OK

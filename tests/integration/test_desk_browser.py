@@ -136,6 +136,27 @@ def test_failed_read_and_offline_answer_are_explained(page, site):
     shot(page, "desk-offline-needs-key.png")
 
 
+def test_a_parked_record_is_shown_until_it_is_offered_again(page, site):
+    """A record a backend kept refusing is parked: the page's sync item turns red and says so."""
+    from playwright.sync_api import expect
+
+    from sync.outbox import OutboundEvent
+
+    page.goto(f"{site.server.url}/#token={TOKEN}")
+    expect(page.locator("#reader-text")).to_contain_text("Sẵn sàng", timeout=TIMEOUT_MS)
+    site.backends.set_faults(down=True)  # nothing is delivered while the record is parked
+    outbox = site.agent.store.outbox
+    outbox.enqueue([OutboundEvent("result-parked-1", "licensing", {"event_id": "result-parked-1"})])
+    outbox.park(["result-parked-1"], "HTTP 500")
+    sync_item = page.locator("#st-sync")
+    expect(sync_item).to_contain_text("tạm gác 1", timeout=TIMEOUT_MS)
+    expect(sync_item).to_have_class("bad")
+
+    assert outbox.requeue_parked() == 1
+    expect(sync_item).not_to_contain_text("tạm gác", timeout=TIMEOUT_MS)
+    expect(sync_item).to_have_class("warn")
+
+
 def test_keyboard_entry_and_the_token_prompt(browser, site):
     from playwright.sync_api import expect
 

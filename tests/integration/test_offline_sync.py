@@ -194,7 +194,7 @@ def test_command_line_offline_then_online(tmp_path, backends, world):
     failed = agent(config, "sync", "--once", "--json")
     assert failed.returncode == 75 and json.loads(failed.stdout.splitlines()[-1])["remaining"] == 2
     status = json.loads(agent(config, "sync", "--status", "--json").stdout)
-    assert (status["pending"], status["sent"]) == (2, 1) and "BackendUnavailableError" in status["last_error"]
+    assert (status["pending"], status["sent"]) == (2, 1) and "backend unavailable" in status["last_error"]
 
     backends.start()
     done = agent(config, "sync", "--once", "--json")

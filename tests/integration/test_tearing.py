@@ -150,9 +150,9 @@ def test_macs_corrupted_from_some_point_on_stop_the_read_at_once(settings: Setti
     [
         ("EF.SOD", "DG14", 0x6982),  # then no Chip Authentication: AA alone speaks for the chip
         ("DG14", "DG1", 0x6A82),  # the first read after Chip Authentication: the next file proves the keys
-        # the identity groups come before the face (agent.icao.read_sequence.IDENTITY_GROUPS)
-        ("DG1", "DG13", 0x6982),
-        ("DG13", "DG2", 0x6A82),
+        # who the holder is comes first, right after EF.COM; DG1 before the face (agent.icao.read_sequence)
+        ("EF.COM", "DG13", 0x6982),
+        ("DG1", "DG2", 0x6A82),
         ("DG2", "DG15", 0x6A82),
     ],
 )

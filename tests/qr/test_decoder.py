@@ -31,6 +31,7 @@ from agent.qr.decoder import (
     to_gray,
     upscale2,
 )
+from agent.qr.enhance import DEBLURS
 from simulators.camera.qr_image import render_qr
 from simulators.camera.vietnamese import random_text
 
@@ -157,6 +158,33 @@ def test_region_pass_enlarges_where_a_code_was_located() -> None:
     # the 40 px box grows by 30% on each side (12 px), then doubles in size
     assert reader.last_shape == (2 * 65, 2 * 65)
     assert report.symbols[0].polygon == ((88.0, 38.0), (92.0, 42.0))
+
+
+def test_deblurring_pass_reads_the_located_box_then_reports_where_a_code_may_be() -> None:
+    located = ((100.0, 50.0), (140.0, 50.0), (140.0, 90.0), (100.0, 90.0))
+    locator = ScriptedDecoder("l", [], failures=[located])
+    reader = ScriptedDecoder("r", [symbol(b"x", ((0.0, 0.0), (8.0, 8.0)))])
+    decoder = QrDecoder([Stage("locate", locator, locate=True), Stage("deblurred", reader, deblurs=DEBLURS)])
+    report = decoder.decode(np.zeros((200, 300), np.uint8))
+    assert report.stage == "deblurred"
+    # the 40 px box grows by 25 % on each side (10 px), then doubles in size
+    assert reader.last_shape == (2 * 61, 2 * 61)
+    assert report.symbols[0].polygon == ((90.0, 40.0), (94.0, 44.0))
+    nothing = ScriptedDecoder("r", [])
+    missed = QrDecoder([Stage("locate", locator, locate=True), Stage("deblurred", nothing, deblurs=DEBLURS)])
+    report = missed.decode(np.zeros((200, 300), np.uint8))
+    assert report.symbols == () and report.regions == ((90, 40, 151, 101),)
+    assert nothing.calls == len(DEBLURS)  # every deconvolution on the most likely region
+    # a region of a frame, or of a stack of frames, read on its own
+    region = missed.decode_region(np.zeros((60, 60), np.float32), (90, 40, 150, 100), frames=4)
+    assert region.symbols == () and nothing.last_shape == (120, 120)
+    read = decoder.decode_region(np.zeros((60, 60), np.float32), (90, 40, 150, 100), frames=4, attempt=5)
+    assert read.stage == "r-stacked" and read.symbols[0].polygon == ((90.0, 40.0), (94.0, 44.0))
+
+
+def test_the_default_cascade_deblurs_after_the_first_pass() -> None:
+    stages = default_stages(ScriptedDecoder("zxing", []))
+    assert [s.name for s in stages][:2] == ["zxing", "zxing-deblurred"] and stages[1].deblurs == DEBLURS
 
 
 def test_region_boxes_are_clipped_merged_and_tiny_ones_dropped() -> None:

@@ -22,6 +22,7 @@
   let readerState = null;
   let streamAbort = null;
   let operators = null;
+  let lastStatus = null;
 
   const $ = (id) => document.getElementById(id);
 
@@ -156,9 +157,17 @@
     $("result-body").hidden = false;
     showFace(result.face, result.display.full_name);
     $("name").textContent = result.display.full_name || "—";
+    // A name a scanner's input method garbled is shown as doubtful (the reasons say why).
+    const doubtful = (result.reasons || []).some((reason) => reason.key === "reason.name_unreliable");
+    $("name").classList.toggle("doubtful", doubtful);
+    $("name").title = doubtful ? t("reason.name_unreliable") : "";
     $("dob").textContent = day(result.display.date_of_birth);
     $("sex").textContent = sexText(result.display.sex);
-    $("idmasked").textContent = result.display.id_masked || result.display.old_id_masked || "—";
+    // A BHYT card's QR code carries no CCCD number: its card number is shown instead.
+    const byCard = !result.display.id_masked && !result.display.old_id_masked && result.display.bhyt_card_masked;
+    $("idmasked-label").textContent = t(byCard ? "desk.bhyt_card" : "desk.id_number");
+    $("idmasked").textContent = result.display.id_masked || result.display.old_id_masked
+      || result.display.bhyt_card_masked || "—";
     $("source").textContent = t("desk.source." + result.source);
     $("time").textContent = moment(result.created_at);
 
@@ -187,6 +196,7 @@
     $("result-body").hidden = false;
     showFace(preview.face, preview.display.full_name);
     $("name").textContent = preview.display.full_name || "—";
+    $("name").classList.remove("doubtful"); // a chip's name
     $("dob").textContent = day(preview.display.date_of_birth);
     $("sex").textContent = sexText(preview.display.sex);
     $("idmasked").textContent = preview.display.id_masked || "—";
@@ -304,11 +314,30 @@
     const cameraOk = camera.state === "ok" || camera.state === "starting";
     renderStatusItem("st-camera", camera.state === "disabled" ? null : cameraOk,
       camera.state === "disabled" ? t("desk.status.disabled") : cameraOk ? t("desk.status.ok") : t("desk.status.none"));
+    renderScanner(status.scanner || {});
     const backend = status.backend || {};
     renderStatusItem("st-backend", backend.state === "online" ? true : backend.state === "offline" ? false : null,
       t(backend.state === "online" ? "desk.status.ok" : backend.state === "offline" ? "desk.status.offline" : "desk.status.unknown"));
     const sync = status.sync || {};
-    renderStatusItem("st-sync", (sync.pending || 0) === 0 ? true : "warn", String(sync.pending || 0));
+    // A parked record (one a backend kept refusing) waits for a technician: shown apart, in red.
+    const parked = sync.parked || 0;
+    renderStatusItem("st-sync", parked ? false : (sync.pending || 0) === 0 ? true : "warn",
+      String(sync.pending || 0) + (parked ? ` · ${t("desk.status.parked")} ${parked}` : ""));
+  }
+
+  // The serial scanner as the agent reports it, and a keyboard-wedge scanner once this page has seen a scan.
+  function renderScanner(scanner) {
+    const serial = scanner.state && scanner.state !== "disabled";
+    const keyboard = wedgeSeen ? t("desk.status.keyboard") : "";
+    if (!serial) {
+      renderStatusItem("st-scanner", keyboard ? true : null, keyboard || t("desk.status.disabled"));
+      return;
+    }
+    const ok = scanner.state === "ok";
+    const text = (ok ? t("desk.status.ok") : scanner.state === "starting" ? t("desk.status.unknown")
+      : t("desk.status.none")) + (scanner.port ? ` (${scanner.port})` : "");
+    renderStatusItem("st-scanner", ok ? true : scanner.state === "starting" ? "warn" : false,
+      keyboard ? `${text} · ${keyboard}` : text);
   }
 
   async function loadHistory() {
@@ -401,6 +430,7 @@
 
   async function refreshStatus() {
     const status = await apiJson("/api/status");
+    lastStatus = status;
     renderStatus(status);
     if (status.reader_state && !readerState) renderReader(status.reader_state);
     if (status.operator && typeof status.operator === "object") renderOperators(status.operator);
@@ -437,6 +467,111 @@
     } catch (failure) {
       const detail = failure.body && failure.body.error;
       error.textContent = detail ? (lang === "en" ? detail.message_en : detail.message_vi) + " " + detail.message : String(failure);
+    }
+  }
+
+  // --- keyboard-wedge QR scanners -----------------------------------------------------------------
+  // A wedge scanner types the decoded text wherever the focus is, a key every few milliseconds, and may
+  // send Enter or Tab in the middle of a long code. So a scan is a burst of keys, each within
+  // WEDGE_KEY_GAP_MS of the last, ended only by the idle gap of the page config (wedge_idle_ms), never by
+  // Enter or Tab (dropped). Once a burst is fast enough to be a scanner, its keys no longer reach the
+  // focused field (what had already reached it is taken back); a person typing, slower, is left alone.
+  // The text goes to /api/verify/qr marked as typed, so the agent repairs what an input method did to it.
+  const WEDGE_KEY_GAP_MS = 35;
+  const WEDGE_BURST_KEYS = 4; // keys in a row at scanner speed before the burst counts as a scan
+  const WEDGE_MIN_LENGTH = 20; // a shorter burst is no code of ours: given back to the field
+  let wedge = null;
+  let wedgeSeen = false;
+
+  function wedgeIdleMs() {
+    return Number(config.wedge_idle_ms) || 150;
+  }
+
+  function wedgeBurst(now) {
+    const target = document.activeElement;
+    const editable = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA") ? target : null;
+    return {
+      keys: [], gaps: [], lastAt: now, scanning: false, heldEnter: false, timer: null, target: editable,
+      value: editable ? editable.value : "",
+      start: editable ? editable.selectionStart : null, end: editable ? editable.selectionEnd : null,
+    };
+  }
+
+  function wedgeKey(event) {
+    if (event.isComposing || event.ctrlKey || event.metaKey || event.altKey) return;
+    const key = event.key;
+    const printable = [...key].length === 1;
+    if (!printable && key !== "Enter" && key !== "Tab" && key !== "Backspace") return;
+    const now = performance.now();
+    if (!wedge || now - wedge.lastAt > wedgeIdleMs()) {
+      if (!printable) return; // only a character starts a burst
+      if (wedge) clearTimeout(wedge.timer);
+      wedge = wedgeBurst(now);
+    }
+    const gap = wedge.keys.length || wedge.gaps.length ? now - wedge.lastAt : Infinity;
+    wedge.gaps.push(gap);
+    wedge.lastAt = now;
+    if (key === "Backspace") wedge.keys.pop(); // an input method taking back a letter to compose another
+    else if (printable) wedge.keys.push(key);
+    const recent = wedge.gaps.slice(1).slice(-(WEDGE_BURST_KEYS - 1));
+    if (!wedge.scanning && recent.length >= WEDGE_BURST_KEYS - 1 && recent.every((g) => g <= WEDGE_KEY_GAP_MS)) {
+      wedge.scanning = true;
+      if (wedge.target) { // the first keys reached the field before the burst showed what it was
+        wedge.target.value = wedge.value;
+        if (wedge.start !== null) wedge.target.setSelectionRange(wedge.start, wedge.end);
+      }
+    }
+    const fastSeparator = (key === "Enter" || key === "Tab") && gap <= WEDGE_KEY_GAP_MS;
+    if (wedge.scanning || fastSeparator) {
+      event.preventDefault();
+      event.stopPropagation();
+      if (key === "Enter") wedge.heldEnter = true;
+    }
+    clearTimeout(wedge.timer);
+    wedge.timer = setTimeout(wedgeEnd, wedgeIdleMs());
+  }
+
+  function wedgeEnd() {
+    const burst = wedge;
+    wedge = null;
+    if (!burst) return;
+    const submit = () => {
+      // An Enter held back is given to the form it was meant for.
+      if (burst.heldEnter && burst.target && burst.target.form) burst.target.form.requestSubmit();
+    };
+    if (!burst.scanning) { // a person after all
+      submit();
+      return;
+    }
+    const text = burst.keys.join("");
+    if (text.length < WEDGE_MIN_LENGTH) {
+      // Too short for a code of ours (a barcode scanner typing an ID number, a very fast typist): it is
+      // given back to the field, Enter included, as if it had been typed there.
+      if (burst.target) burst.target.setRangeText(text, burst.target.selectionStart, burst.target.selectionEnd, "end");
+      submit();
+      return;
+    }
+    wedgeSeen = true;
+    if (lastStatus) renderStatus(lastStatus);
+    sendScan(text).catch(() => {});
+  }
+
+  async function sendScan(text) {
+    const box = $("scan-error");
+    try {
+      const answer = await apiJson("/api/verify/qr", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ text, keyboard: true }),
+      });
+      box.hidden = true;
+      box.textContent = "";
+      renderResult(answer.result);
+    } catch (failure) {
+      const detail = failure.body && failure.body.error;
+      box.textContent = t("desk.scan_failed") + ": " + (detail ? (lang === "en" ? detail.message_en : detail.message_vi)
+        : String(failure));
+      box.hidden = false;
     }
   }
 
@@ -579,6 +714,7 @@
       $("token-dialog").close();
       start().catch(() => {});
     });
+    document.addEventListener("keydown", wedgeKey, true); // before any field sees the key
     document.addEventListener("keydown", (event) => {
       if (event.key === "F2") {
         event.preventDefault();

@@ -114,6 +114,14 @@ class ChipDocument:
         setattr(self, attribute, parsed)
         return None
 
+    def remove_file(self, key: str | int) -> None:
+        """Forget a file read (its bytes, its parsed view, its problem), as if it had not been read."""
+        name, file = _resolve(key)
+        self.files.pop(name, None)
+        self.problems.pop(name, None)
+        if file is not None and PARSERS.get(file) is not None:
+            setattr(self, "sod" if file is EF_SOD else "com" if file is EF_COM else name.lower(), None)
+
     def log(self, step: ReadStep) -> None:
         self.steps.append(step)
 
