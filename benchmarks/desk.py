@@ -35,7 +35,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from agent.errors import IdentityDetailsMissingError  # noqa: E402
 from agent.wiring.demo import (  # noqa: E402
     SIMULATOR_IN_PROCESS,
     SIMULATOR_PCSC,
@@ -267,9 +268,21 @@ def gateway_tap(site: SimulatedSite, listener: Listener, card: Any, timed: Timed
     })
 
 
+def type_the_number(site: SimulatedSite, listener: Listener, id_number: str) -> None:
+    """The operator types the ID number alone in the manual-entry box (the card is then armed). At the
+    gateway, which wants a name and a birth date, that gives no result of its own."""
+    seen = len(listener.results)
+    try:
+        site.agent.service.verify_manual(id_number)
+    except IdentityDetailsMissingError:
+        return
+    listener.wait_next(seen, timeout=TIMEOUT_S + 5)
+
+
 def measure_gateway(site: SimulatedSite, listener: Listener, taps: int, qr: int, *,
                     pipelined: bool) -> dict[str, Any]:
-    """With the gateway at 1-3 s: taps armed with the typed ID number (the identity is known at DG13),
+    """With the gateway at 1-3 s: taps after the ID number typed alone (a first visit: the identity is
+    known at DG13; a returning card: known from its earlier visit when the number is typed),
     QR codes, and a QR code then its card (the identity is known before the tap)."""
     service = site.agent.service
     service.lookahead.enabled = pipelined
@@ -283,10 +296,15 @@ def measure_gateway(site: SimulatedSite, listener: Listener, taps: int, qr: int,
     headers = {"Authorization": f"Bearer {TOKEN}"}
     try:
         with httpx.Client(base_url=site.server.url, headers=headers, timeout=TIMEOUT_S + 5) as client:
-            for _ in range(taps):
-                service.expect_card(person.id_number, origin="benchmark")
-                gateway_tap(site, listener, card, timed, run, "tap")
-                time.sleep(0.05)
+            # A number typed alone, then the card: a first visit (nothing of this person kept), and a
+            # returning patient (the card read here before: the lookup starts when the number is typed).
+            for prefix in ("tap", "tap_returning"):
+                for _ in range(taps):
+                    if prefix == "tap":
+                        site.agent.store.purge(retention_days=0, now=datetime.now(UTC) + timedelta(seconds=1))
+                    type_the_number(site, listener, person.id_number)
+                    gateway_tap(site, listener, card, timed, run, prefix)
+                    time.sleep(0.05)
             for index in range(qr):
                 text = make_person(DEFAULT_SEED, 500 + index).qr_text()
                 seen = len(listener.results)
@@ -377,7 +395,8 @@ def main() -> int:
             "pcsc_vpcd includes pcscd's card-presence polling (about 0.4 s) and real PC/SC transmits",
             "gateway_1_to_3_s: the card sleeps its modelled link time; *_over_ideal_s = verdict time minus "
             "max(chip read, lookup) per tap (the aim); *_over_parallel_s = the verdict's lag behind the later of "
-            "the read's end and the lookup's end; a typed ID's lookup can start only once DG13 is in "
+            "the read's end and the lookup's end; a typed ID's lookup can start only once DG13 is in at a first "
+            "visit (store purged as retention would), when the number is typed for a card read here before "
             "(*_lookup_started_after_tap_s), a QR's at once",
         ],
     }
@@ -395,14 +414,17 @@ def _pipeline_verdict(gateway: dict[str, Any]) -> dict[str, Any]:
         return [sequential[name]["p95"], piped[name]["p95"]]
 
     met = {name: piped[name]["p95"] <= AIM_PIPELINE_SLACK_S
-           for name in ("tap_over_ideal_s", "tap_after_qr_over_ideal_s", "qr_over_lookup_s")}
+           for name in ("tap_over_ideal_s", "tap_returning_over_ideal_s", "tap_after_qr_over_ideal_s",
+                        "qr_over_lookup_s")}
     return {
-        "tap_to_verdict_p95_s (typed ID, sequential -> pipelined)": both("tap_to_verdict_s"),
+        "tap_to_verdict_p95_s (typed ID, first visit, sequential -> pipelined)": both("tap_to_verdict_s"),
+        "tap_returning_to_verdict_p95_s (typed ID, card read here before, sequential -> pipelined)":
+            both("tap_returning_to_verdict_s"),
         "tap_after_qr_to_verdict_p95_s (QR then card, sequential -> pipelined)": both("tap_after_qr_to_verdict_s"),
         "qr_to_verdict_p95_s (sequential -> pipelined)": both("qr_to_verdict_s"),
-        "over_max_chip_lookup_p95_s (pipelined: typed ID tap, QR then card, QR)":
-            [piped["tap_over_ideal_s"]["p95"], piped["tap_after_qr_over_ideal_s"]["p95"],
-             piped["qr_over_lookup_s"]["p95"]],
+        "over_max_chip_lookup_p95_s (pipelined: typed ID first visit, typed ID returning, QR then card, QR)":
+            [piped["tap_over_ideal_s"]["p95"], piped["tap_returning_over_ideal_s"]["p95"],
+             piped["tap_after_qr_over_ideal_s"]["p95"], piped["qr_over_lookup_s"]["p95"]],
         "pipeline_lag_behind_the_later_of_read_and_lookup_p95_s (typed ID tap)":
             piped["tap_over_parallel_s"]["p95"],
         "pipelined_aim_met": met,

@@ -25,6 +25,7 @@ from agent.audit import AuditLog
 from agent.errors import (
     AgentError,
     BackendError,
+    IdentityDetailsMissingError,
     InvalidInputError,
     OperatorSignInError,
     QrFormatError,
@@ -152,11 +153,37 @@ class DeskService:
                                 sex=typed.sex, birth_year=typed.birth_year)
             self.expect_card(number, origin=ORIGIN_MANUAL, entered=fields)
             self.lookahead.start(identity, operator, fresh=True)  # the card tapped next takes the same answer
-            return self._verify(Submission(identity, Source.MANUAL, operator,
-                                           problems=identity_check.id_problems(identity)))
+            try:
+                return self._verify(Submission(identity, Source.MANUAL, operator,
+                                               problems=identity_check.id_problems(identity)))
+            except IdentityDetailsMissingError:
+                # The lookup needs a name and a birth date that a number alone lacks (the BHXH gateway):
+                # the operator is asked for them, and meanwhile the answer for who this card said it was
+                # at an earlier visit is asked ahead for the card tapped next.
+                earlier = self._earlier_chip_identity(number)
+                if earlier is not None:
+                    self.lookahead.start(earlier, operator)
+                raise
         identity = Identity(id_number=number, old_id_number=number, full_name=typed.full_name,
                             date_of_birth=typed.date_of_birth, birth_year=typed.birth_year)
         return self._verify(Submission(identity, Source.MANUAL, operator, old_id_only=True))
+
+    def _earlier_chip_identity(self, id_number: str) -> Identity | None:
+        """The identity this card's chip gave at the latest earlier visit whose checks did not fail, with a
+        name; None if there is none (never seen, or its personal part purged). Only a lookup is started
+        with it: at the tap the answer is taken only for the identity the chip then gives, so an earlier
+        identity that no longer matches costs one lookup, never a wrong answer."""
+        try:
+            earlier = self.store.results.for_person(id_number)
+        except StoreError as error:
+            log.info("no earlier visit to look ahead from: %s", type(error).__name__)
+            return None
+        for result in reversed(earlier):
+            evidence = result.evidence
+            if result.source is Source.CHIP and evidence is not None and not evidence.failed \
+                    and result.identity.id_number == id_number and result.identity.full_name:
+                return result.identity
+        return None
 
     def verify_qr_text(self, text: str, *, via: str = "api") -> DeskResult:
         """The text of a QR code (the card's printed code, a VNeID code or a BHYT card's code) from the

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import strategies as st
 
 from agent.errors import AgentError
+from tests.icao.pki_fixtures import wrap
 
 # --- generic strategies ----------------------------------------------------------------------------------
 
@@ -77,17 +78,6 @@ def mutated(seeds: Sequence[bytes], *, most: int = 3) -> st.SearchStrategy[bytes
         return data
 
     return build()
-
-
-def wrap(tag: int, value: bytes) -> bytes:
-    """One BER-TLV object (definite length)."""
-    tag_bytes = tag.to_bytes((tag.bit_length() + 7) // 8 or 1, "big")
-    if len(value) < 0x80:
-        length = bytes([len(value)])
-    else:
-        body = len(value).to_bytes((len(value).bit_length() + 7) // 8, "big")
-        length = bytes([0x80 | len(body)]) + body
-    return tag_bytes + length + value
 
 
 def der_int(number: int) -> bytes:

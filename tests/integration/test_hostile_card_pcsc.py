@@ -24,7 +24,8 @@ from simulators.card.card import SimulatedCard
 from simulators.card.personalise import build_card_image
 from simulators.card.vpcd import VpcdBridge
 from tests.chip_support import READ_AT, access_of, config_file, mrz_of, simulator_trust, write_simulator_trust
-from tests.fuzz.targets import DEFECT_1, wrap
+from tests.fuzz.targets import DEFECT_1
+from tests.icao.pki_fixtures import wrap
 from tests.pcsc_env import PcscEnvironment, VpcdSlot
 
 pytestmark = pytest.mark.pcsc

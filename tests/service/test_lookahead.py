@@ -216,3 +216,58 @@ def test_a_card_without_a_birth_date_keeps_its_result_and_cannot_be_checked(tmp_
             desk.service.verify_manual(ID_HANG)
     finally:
         desk.close()
+
+
+
+class DetailsNeededSeen(DetailsNeeded):
+    """DetailsNeeded that says when a lookup it could answer (one with a birth date) has arrived."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answerable = threading.Event()
+
+    def lookup(self, query: InsuranceQuery):
+        if query.date_of_birth is not None or query.birth_year is not None:
+            self.answerable.set()
+        return super().lookup(query)
+
+
+def answered(insurance: FakeInsurance) -> int:
+    return sum(1 for query in insurance.queries if query.date_of_birth is not None)
+
+
+def test_a_number_alone_for_a_returning_card_looks_its_earlier_identity_up_before_the_tap(tmp_path):
+    """At the gateway a typed number alone cannot be looked up: for a card read here before, the lookup
+    for who it said it was starts at once (before the tap), and the tap takes that answer."""
+    desk = make_desk(tmp_path, insurance=DetailsNeededSeen())
+    try:
+        desk.service.expect_card(ID_HANG)
+        desk.service.verify_chip(FakeCard(FakeChipRead(identity(), GENUINE)), reader="Test reader")
+        assert answered(desk.insurance) == 1  # the first visit: looked up once DG13 was in
+        desk.insurance.answerable.clear()
+
+        with pytest.raises(IdentityDetailsMissingError):
+            desk.service.verify_manual(ID_HANG)  # the operator is still asked for the details
+        assert desk.insurance.answerable.wait(5)  # asked before the card is on the reader
+        result = desk.service.verify_chip(FakeCard(FakeChipRead(identity(), GENUINE)), reader="Test reader").result
+        assert answered(desk.insurance) == 2  # the tap took the answer asked ahead
+        assert result.verdict is Verdict.VERIFIED and result.checks[0].status == "valid"
+        assert desk.insurance.queries[-1].full_name == NAME_HANG
+    finally:
+        desk.close()
+
+
+def test_a_number_alone_looks_nothing_up_ahead_for_a_card_never_read_or_one_that_failed(tmp_path):
+    desk = make_desk(tmp_path, insurance=DetailsNeededSeen())
+    try:
+        with pytest.raises(IdentityDetailsMissingError):
+            desk.service.verify_manual(ID_HANG)  # never read here
+        assert desk.service.lookahead.started == 1  # the typed number only (refused by the port)
+
+        desk.service.verify_chip(FakeCard(FakeChipRead(identity(), TAMPERED)), reader="Test reader")
+        started = desk.service.lookahead.started
+        with pytest.raises(IdentityDetailsMissingError):
+            desk.service.verify_manual(ID_HANG)  # read here, but its checks failed: not trusted to ask by
+        assert desk.service.lookahead.started == started + 1
+    finally:
+        desk.close()
