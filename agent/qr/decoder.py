@@ -344,11 +344,8 @@ class Stage:
     def _run_deblurred(self, views: FrameViews, located: list[Polygon]) -> list[DecodedQr]:
         gray = views.gray
         height, width = gray.shape
-        boxes: list[Box] = []
-        for box in [box_of(p, width, height) for p in located] + propose_regions(gray, limit=self.max_regions):
-            if box is not None and not any(overlaps(box, other) for other in boxes):
-                boxes.append(box)
-        boxes = boxes[: self.max_regions]
+        candidates = [*(box_of(p, width, height) for p in located), *propose_regions(gray, limit=self.max_regions)]
+        boxes = _distinct([], candidates)[: self.max_regions]
         views.candidates.extend(boxes)
         for rank, box in enumerate(boxes):
             x0, y0, x1, y1 = box
@@ -359,6 +356,15 @@ class Stage:
                 if symbols:
                     return [_from_enlarged(s, box) for s in symbols]
         return []
+
+
+def _distinct(first: Sequence[Box], more: Sequence[Box | None]) -> list[Box]:
+    """``first``, then each box of ``more`` that overlaps none already kept (in order: the most likely first)."""
+    kept = list(first)
+    for box in more:
+        if box is not None and not any(overlaps(box, other) for other in kept):
+            kept.append(box)
+    return kept
 
 
 def _from_enlarged(symbol: DecodedQr, box: Box) -> DecodedQr:
@@ -438,11 +444,7 @@ class QrDecoder:
             symbols = stage.run(views, located)
             if symbols:
                 return DecodeReport(_unique(symbols, stage.name), stage.name, (self._clock() - started) * 1000, tried)
-        regions = list(views.candidates)
-        for polygon in located:
-            box = box_of(polygon, width, gray.shape[0])
-            if box is not None and not any(overlaps(box, other) for other in regions):
-                regions.append(box)
+        regions = _distinct(views.candidates, [box_of(p, width, gray.shape[0]) for p in located])
         return DecodeReport((), "", (self._clock() - started) * 1000, tried, tuple(regions))
 
     def decode_region(self, region: npt.NDArray[Any], box: Box, *, frames: int = 1, attempt: int = 0) -> DecodeReport:

@@ -54,8 +54,6 @@ class ReaderWorker:
     ) -> None:
         self.service = service
         self.cards = cards
-        self.qr_codes = qr_codes
-        self.camera_retry_s = camera_retry_s
         self._camera = _CodeInput(VIA_CAMERA, qr_codes, camera_retry_s)
         self._scanner = _CodeInput(VIA_SERIAL, scanner_codes, scanner_retry_s)
         self._stop = threading.Event()

@@ -224,7 +224,7 @@ def _lds() -> Any:
 
 
 @functools.cache
-def _world() -> dict[str, Any]:
+def pki_world() -> dict[str, Any]:
     """The test PKI (P-256 CSCA and signer), an RSA-PSS pair, data groups, EF.SOD, a CRL, a master list."""
     from agent.icao import pki
     from agent.icao.trust import TrustStore, parse_crl
@@ -297,7 +297,7 @@ def _tlv_run(data: bytes) -> None:
 
 
 def _lds_seed(name: str) -> bytes:
-    world = _world()
+    world = pki_world()
     numbers = {"DG1": 1, "DG2": 2, "DG13": 13, "DG14": 14, "DG15": 15}
     if name in numbers:
         return bytes(world["groups"][numbers[name]])
@@ -309,7 +309,7 @@ OUTER_TAGS = {"EF.COM": 0x60, "EF.SOD": 0x77, "DG1": 0x61, "DG2": 0x75, "DG13": 
 
 def _lds_target(name: str) -> Target:
     def inputs() -> st.SearchStrategy[Any]:
-        seeds = [_lds_seed(name)] + ([_world()["jp2_dg2"]] if name == "DG2" else [])
+        seeds = [_lds_seed(name)] + ([pki_world()["jp2_dg2"]] if name == "DG2" else [])
         return ber_inputs(seeds, OUTER_TAGS[name])
 
     def run(data: bytes) -> None:
@@ -383,21 +383,21 @@ def _security_infos_run(data: bytes) -> None:
 
 
 def _passive_inputs() -> st.SearchStrategy[Any]:
-    world = _world()
+    world = pki_world()
     return ber_inputs([world["sod"], world["pss_sod"]], 0x77)
 
 
 def _passive_run(data: bytes) -> None:
     from agent.icao.passive_auth import passive_authentication
 
-    world = _world()
+    world = pki_world()
     passive_authentication(data, world["groups"], world["store"], at=_pki().NOW).to_json()
 
 
 def _signed_data_inputs() -> st.SearchStrategy[Any]:
     from agent.icao import tlv
 
-    world = _world()
+    world = pki_world()
     seeds = [tlv.decode_single(world["sod"]).value, world["master_list"], world["pss_master_list"]]
     return ber_inputs(seeds)
 
@@ -417,7 +417,7 @@ def _signed_data_run(data: bytes) -> None:
 
 
 def _certificate_inputs() -> st.SearchStrategy[Any]:
-    world = _world()
+    world = pki_world()
     return ber_inputs([world["world"].csca, world["world"].dsc, world["pss"].dsc, world["explicit"]])
 
 
@@ -426,7 +426,7 @@ def _certificate_run(data: bytes) -> None:
 
     certificate = pki.parse_certificate(data, file="fuzz")
     certificate.verify_issued_by(certificate.public_key)
-    world = _world()
+    world = pki_world()
     certificate.verify_issued_by(pki.parse_certificate(world["world"].csca, file="t").public_key)
     certificate.valid_at(_pki().NOW)
     _ = certificate.fingerprint, certificate.self_issued, certificate.public_key.description
@@ -437,7 +437,7 @@ def _crl_run(data: bytes) -> None:
     from agent.icao.trust import parse_crl
 
     crl = parse_crl(data)
-    crl.verify_issued_by(pki.parse_certificate(_world()["world"].csca, file="t").public_key)
+    crl.verify_issued_by(pki.parse_certificate(pki_world()["world"].csca, file="t").public_key)
     crl.outdated_at(_pki().NOW)
 
 
@@ -447,11 +447,11 @@ def _master_list_run(data: bytes) -> None:
 
     read = read_trust_file(data, name="fuzz.ml")
     if hasattr(read, "certificates") and hasattr(read, "signature"):
-        check_master_list(read, roots=[pki.parse_certificate(_world()["world"].csca, file="t")])  # type: ignore[arg-type]
+        check_master_list(read, roots=[pki.parse_certificate(pki_world()["world"].csca, file="t")])  # type: ignore[arg-type]
 
 
 def _trust_file_inputs() -> st.SearchStrategy[Any]:
-    world = _world()
+    world = pki_world()
     ders = [world["world"].csca, world["crl"], world["master_list"], world["pss_master_list"]]
 
     def pem(der: bytes, label: str) -> bytes:
@@ -752,9 +752,9 @@ TARGETS: tuple[Target, ...] = (
     Target("signed_data", _signed_data_inputs, _signed_data_run),
     Target("passive_authentication", _passive_inputs, _passive_run, examples=40),
     Target("certificate", _certificate_inputs, _certificate_run),
-    Target("crl", lambda: ber_inputs([_world()["crl"]]), _crl_run),
-    Target("master_list", lambda: ber_inputs([_world()["master_list"], _world()["pss_master_list"],
-                                              _world()["huge_salt_master_list"]]),
+    Target("crl", lambda: ber_inputs([pki_world()["crl"]]), _crl_run),
+    Target("master_list", lambda: ber_inputs([pki_world()["master_list"], pki_world()["pss_master_list"],
+                                              pki_world()["huge_salt_master_list"]]),
            _master_list_run, examples=40),
     Target("trust_file", _trust_file_inputs, _master_list_run, examples=40),
     Target("mrz", _mrz_inputs, _mrz_run, examples=100),

@@ -8,12 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.errors import DocumentError
-from agent.icao import pki
 from agent.icao.lds.com import parse_com
 from agent.icao.lds.dg1 import parse_dg1
 from agent.icao.lds.dg2 import parse_dg2
@@ -23,26 +21,18 @@ from agent.icao.lds.dg15 import parse_dg15
 from agent.icao.lds.document import ChipDocument
 from agent.icao.lds.sod import parse_sod
 from agent.icao.passive_auth import passive_authentication
-from agent.icao.trust import TrustStore, parse_crl
+from agent.icao.trust import TrustStore
 from agent.models import Status
 from tests.fuzz import targets as fuzz
 from tests.fuzz.targets import mutate
 from tests.icao import lds_fixtures as lds
 from tests.icao import pki_fixtures as f
 
-WORLD = f.test_pki("p256", "p256", label="fuzz")
-AA_KEY = f.private_key("rsa1024", "fuzz").public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-GROUPS = {
-    1: lds.encode_dg1(),
-    2: lds.dg2_with_image(lds.make_image("JPEG", 24, 32), 0),
-    13: lds.encode_dg13(),
-    14: lds.encode_dg14(),
-    15: lds.encode_dg15(AA_KEY),
-}
-SOD = f.make_sod(GROUPS, WORLD.dsc_key, WORLD.dsc)
-STORE = TrustStore.of(
-    [pki.parse_certificate(WORLD.csca, file="t")], [parse_crl(f.make_crl(WORLD.csca_key, WORLD.csca_name))]
-)
+# The fuzz targets' test PKI, data groups, EF.SOD and trust store (a CRL revoking other serials).
+_FIXTURES = fuzz.pki_world()
+GROUPS: dict[int, bytes] = _FIXTURES["groups"]
+SOD: bytes = _FIXTURES["sod"]
+STORE: TrustStore = _FIXTURES["store"]
 
 PARSERS: dict[str, tuple[Callable[[bytes], object], bytes]] = {
     "EF.COM": (parse_com, lds.encode_com()),
