@@ -539,8 +539,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "desk.same": ("Khớp", "Same"),
     "desk.different": ("Khác", "Different"),
     "desk.manual.label": (
-        "Số CCCD (12 số) hoặc CMND (9 số)",
-        "ID number (12 digits) or old ID (9)",
+        "Số CCCD (12 số), CMND (9 số) hoặc số thẻ BHYT",
+        "ID number (12 digits), old ID (9) or BHYT card number",
     ),
     "desk.manual.submit": ("Kiểm tra", "Check"),
     "desk.manual.notary_fields": ("Thông tin theo giấy tờ (để đối chiếu)", "Data from the papers (to compare)"),

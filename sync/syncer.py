@@ -73,6 +73,16 @@ class DrainReport:
         return {**dataclasses.asdict(self), "complete": self.complete}
 
 
+@dataclasses.dataclass
+class _Tally:
+    """What one drain pass has done so far (the counts of its DrainReport)."""
+
+    delivered: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    parked: int = 0
+
+
 class Syncer:
     def __init__(
         self,
@@ -103,7 +113,7 @@ class Syncer:
 
         Backend failures end the pass and are reported (and noted on the events); store failures raise.
         """
-        totals = [0, 0, 0, 0]  # delivered, duplicates, rejected, parked
+        tally = _Tally()
         error = ""
         batches = 0
         while max_batches is None or batches < max_batches:
@@ -112,50 +122,49 @@ class Syncer:
                 break
             batches += 1
             for destination, group in _by_destination(items).items():
-                error = self._deliver_group(destination, group, totals)
+                error = self._deliver_group(destination, group, tally)
                 if error:
                     break
             if error:
                 break
         remaining = self.store.outbox.status().pending
-        return DrainReport(totals[0], totals[1], totals[2], remaining, error, totals[3])
+        return DrainReport(tally.delivered, tally.duplicates, tally.rejected, remaining, error, tally.parked)
 
-    def _deliver_group(self, destination: str, group: Sequence[OutboxItem], totals: list[int]) -> str:
+    def _deliver_group(self, destination: str, group: Sequence[OutboxItem], tally: _Tally) -> str:
         """The events of one pass for one backend: the others in one batch, then each suspect alone (see
         the module notes); the error that ended it, if any."""
         regular = [item for item in group if item.attempts < self.park_after]
         suspects = [item for item in group if item.attempts >= self.park_after]
         backend_up = False
         if regular:
-            outcome = self._deliver(destination, regular)
-            _add(totals, outcome)
-            if outcome[3]:
-                return outcome[3]
+            error = self._deliver(destination, regular, tally)
+            if error:
+                return error
             backend_up = True
         failed_unproven: list[tuple[OutboxItem, str]] = []
         for item in suspects:
-            outcome = self._deliver(destination, [item])
-            _add(totals, outcome)
-            if not outcome[3]:
+            error = self._deliver(destination, [item], tally)
+            if not error:
                 backend_up = True
                 for earlier, reason in failed_unproven:
-                    self._park(earlier, reason, totals)
+                    self._park(earlier, reason, tally)
                 failed_unproven = []
             elif backend_up:
-                self._park(item, outcome[3], totals)
+                self._park(item, error, tally)
             else:
-                failed_unproven.append((item, outcome[3]))
+                failed_unproven.append((item, error))
                 if len(failed_unproven) >= MAX_UNPROVEN_FAILURES:
-                    return outcome[3]
+                    return error
         return failed_unproven[-1][1] if failed_unproven else ""
 
-    def _park(self, item: OutboxItem, reason: str, totals: list[int]) -> None:
+    def _park(self, item: OutboxItem, reason: str, tally: _Tally) -> None:
         log.warning("sync: event %s to %s parked after %d failed attempts (the backend takes the others): %s",
                     item.event_id, item.destination, item.attempts + 1, reason)
         self.store.outbox.park([item.event_id], reason)
-        totals[3] += 1
+        tally.parked += 1
 
-    def _deliver(self, destination: str, group: Sequence[OutboxItem]) -> tuple[int, int, int, str]:
+    def _deliver(self, destination: str, group: Sequence[OutboxItem], tally: _Tally) -> str:
+        """One batch to one backend, counted into ``tally``; the error that failed it (or some of it), if any."""
         ids = [item.event_id for item in group]
         # The idempotency key is the outbox row's own id, whatever the payload says.
         events = [{**item.payload, "event_id": item.event_id} for item in group]
@@ -165,17 +174,20 @@ class Syncer:
             message = classified(destination, failure)
             log.info("sync: %d events to %s stay queued: %s", len(ids), destination, message)
             self.store.outbox.note_attempt_failed(ids, message)
-            return 0, 0, 0, message
+            return message
         sent = [i for i in ids if i in receipts and receipts[i].status in DELIVERED]
         refused = {i: receipts[i].reason or "rejected" for i in ids if i in receipts and receipts[i].status == REJECTED}
         self.store.outbox.settle(delivered=sent, rejected=refused)
         unanswered = [i for i in ids if i not in sent and i not in refused]
         duplicates = sum(1 for i in sent if receipts[i].status == "duplicate")
+        tally.delivered += len(sent) - duplicates
+        tally.duplicates += duplicates
+        tally.rejected += len(refused)
         if unanswered:
             message = f"{destination}: no receipt for {len(unanswered)} events"
             self.store.outbox.note_attempt_failed(unanswered, message)
-            return len(sent) - duplicates, duplicates, len(refused), message
-        return len(sent) - duplicates, duplicates, len(refused), ""
+            return message
+        return ""
 
     def backoff_delay(self, failures: int) -> float:
         """Exponential backoff with "equal jitter" after ``failures`` failed passes in a row."""
@@ -262,12 +274,6 @@ def classified(destination: str, failure: BackendError) -> str:
     else:
         kind = type(failure).__name__
     return f"{destination}: backend {kind}"
-
-
-def _add(totals: list[int], outcome: tuple[int, int, int, str]) -> None:
-    totals[0] += outcome[0]
-    totals[1] += outcome[1]
-    totals[2] += outcome[2]
 
 
 def _by_destination(items: Sequence[OutboxItem]) -> dict[str, list[OutboxItem]]:

@@ -52,3 +52,22 @@ def test_importing_a_package_starts_nothing(package: str) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+GPL_TEST_TOOLS = ("bogo",)  # tests/qr/real_ime.py: run in a process of its own, never imported
+
+
+def test_no_gpl_test_tool_is_imported_by_any_module() -> None:
+    """The GPL-3 input method the wedge tests use talks to them over a pipe; no module of the project (the
+    shipped packages, or the tests) imports it, so nothing of it is combined with this code."""
+    import ast
+
+    found = []
+    for path in ROOT.glob("*/**/*.py"):
+        if ".venv" in path.parts or "build" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{path.relative_to(ROOT)}: {name}" for name in names if name.split(".")[0] in GPL_TEST_TOOLS]
+    assert found == []

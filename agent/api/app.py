@@ -88,7 +88,9 @@ class SignInRequest(BaseModel):
 
 class ManualRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id_number: str = Field(min_length=1, max_length=32, description="12-digit ID number or 9-digit old CMND")
+    id_number: str = Field(min_length=1, max_length=32,
+                           description="12-digit ID number, 9-digit old CMND, or a BHYT card number (15 characters, "
+                                       "or the 10-digit social insurance number)")
     full_name: str | None = Field(default=None, max_length=300)
     date_of_birth: str | None = Field(default=None, max_length=20, description="DD/MM/YYYY or YYYY-MM-DD")
     sex: str | None = Field(default=None, max_length=10)
@@ -247,7 +249,8 @@ def create_api(
         via = VIA_KEYBOARD if body.keyboard else "api"
         return {"result": result_view(service.verify_qr_text(body.text, via=via))}
 
-    @app.post("/api/verify/manual", dependencies=guarded, summary="verify a typed ID (12 digits) or CMND (9)")
+    @app.post("/api/verify/manual", dependencies=guarded,
+              summary="verify a typed ID (12 digits), CMND (9) or BHYT card number")
     def verify_manual(body: ManualRequest) -> dict[str, Any]:
         entered = body.model_dump(exclude={"id_number"}, exclude_none=True)
         return {"result": result_view(service.verify_manual(body.id_number, entered))}

@@ -1,10 +1,11 @@
-"""``python -m agent verify --id 12DIGITS [--name "..."] [--dob DD/MM/YYYY|YYYY] [--operator CCCD]
+"""``python -m agent verify --id 12DIGITS|--bhyt CARD [--name "..."] [--dob DD/MM/YYYY|YYYY] [--operator CCCD]
 [--profile clinic|notary|exam] [--session ID] [--json]``:
-the verification of a typed ID number through the desk's one pipeline (agent.service.pipeline), as if
-the operator had typed it at the desk: the entitlement (backend or cache), the verdict and its reasons,
-the result recorded with its event queued, an audit entry, and, when the backend answered just now, the
-event sent at once. The BHXH gateway needs the name and date of birth (or birth year) too, and looks up
-in the name of the operator: the only one of the operators file, or ``--operator CCCD`` among several."""
+the verification of a typed ID number (or a BHYT card's number) through the desk's one pipeline
+(agent.service.pipeline), as if the operator had typed it at the desk: the entitlement (backend or
+cache), the verdict and its reasons, the result recorded with its event queued, an audit entry, and,
+when the backend answered just now, the event sent at once. The BHXH gateway needs the name and date of
+birth (or birth year) too, and looks up in the name of the operator: the only one of the operators file,
+or ``--operator CCCD`` among several."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from agent.models import BackendCheck, CheckKind, CheckStatus
 from agent.settings import PROFILES, Settings
 
 ID_PATTERN = re.compile(r"^\d{12}$")
+BHYT_PATTERN = re.compile(r"^([A-Za-z]{2}[1-5]\d{12}|\d{10})$")
 SESSION_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -25,6 +27,14 @@ def id_number(text: str) -> str:
     if not ID_PATTERN.match(text):
         raise argparse.ArgumentTypeError("the ID number (số định danh) has exactly 12 digits")
     return text
+
+
+def bhyt_card(text: str) -> str:
+    number = text.replace(" ", "")
+    if not BHYT_PATTERN.match(number):
+        raise argparse.ArgumentTypeError("a BHYT card number has 15 characters (2 letters, then 13 digits), "
+                                         "or is the 10-digit social insurance number")
+    return number.upper()
 
 
 def session_id(text: str) -> str:
@@ -35,8 +45,11 @@ def session_id(text: str) -> str:
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("verify", parents=[common], help="check an ID's entitlement and record it")
-    parser.add_argument("--id", dest="id_number", required=True, type=id_number, metavar="12DIGITS",
-                        help="the 12-digit ID number")
+    number = parser.add_mutually_exclusive_group(required=True)
+    number.add_argument("--id", dest="id_number", type=id_number, metavar="12DIGITS", help="the 12-digit ID number")
+    number.add_argument("--bhyt", dest="id_number", type=bhyt_card, metavar="CARD",
+                        help="a BHYT card's number instead (15 characters, or the 10-digit social insurance "
+                             "number), for a patient with no CCCD")
     parser.add_argument("--name", dest="full_name", metavar="NAME", help="the full name, as on the card")
     parser.add_argument("--dob", dest="date_of_birth", metavar="DD/MM/YYYY", help="date of birth, or the year alone")
     parser.add_argument("--operator", type=id_number, metavar="CCCD",

@@ -18,7 +18,9 @@ drops every letter it cannot type, or types a stand-in (``Nu`` for ``Nữ``, ``?
   only those whose hex fields decode to UTF-8 text are kept: one reading of the name is the name; none,
   several, or in VNI a toned letter in it (a second tone digit replaces the first, ``0`` takes it off,
   without a trace), and the name is **unreliable**. The card number, dates and facility come through
-  (digits, and a card number whose vowel took a VNI tone is read back the same way);
+  (digits, and a card number whose vowel took a VNI tone is read back the same way; one whose digits
+  VNI swallowed gives way to the social insurance number at the end of the management code). A code
+  whose card number and name are past recognition is still told by its birth date and facility fields;
 - a CCCD code's name and address are Vietnamese text, where a composed letter may be genuine, so they
   are left as they came; a payload with no letter outside ASCII at all (a real card's address always
   has one) or with ``?`` / U+FFFD in the name came from a scanner that lost the diacritics: the sex
@@ -59,6 +61,8 @@ _HEX_CONSONANTS = frozenset("bcdfBCDF")  # letters a tone key may have been type
 _DEFERRABLE = frozenset("fsrxj12345678")  # keys an input method applies to a vowel typed before consonants
 _SLASH_DATE = re.compile(r"(?<![0-9])([0-9]{2})/([0-9]{2})/([0-9]{4})(?![0-9])")
 _DIGITS8 = re.compile(r"[0-9]{8}")
+_DAY_OR_YEAR = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}|[0-9]{4}")
+_FACILITY = re.compile(r"[0-9]{2}\s*-\s*[0-9A-Za-z]{3}")
 _LOST_SEX = {"nu": "Nữ", "n?": "Nữ", "n\ufffd": "Nữ", "nam": "Nam"}
 
 
@@ -96,7 +100,8 @@ def repair(text: str) -> WedgeText:
     for candidate in candidates:
         if SEPARATOR not in candidate:
             continue
-        if classify(candidate) is QrKind.BHYT or classify(_folded(candidate)) is QrKind.BHYT:
+        if (classify(candidate) is QrKind.BHYT or classify(_folded(candidate)) is QrKind.BHYT
+                or _bhyt_shaped(candidate)):
             fixed = _repair_bhyt(candidate)
             if fixed is not None:
                 return dataclasses.replace(fixed, repairs=tuple(repairs) + fixed.repairs)
@@ -106,6 +111,15 @@ def repair(text: str) -> WedgeText:
                 return dataclasses.replace(fixed, repairs=tuple(repairs) + fixed.repairs)
     # Nothing recognisable: the first candidate goes on, to be reported with its own format error.
     return WedgeText(candidates[0], tuple(repairs))
+
+
+def _bhyt_shaped(text: str) -> bool:
+    """A BHYT code by the fields no input method touches (digits and '/' or '-' that start a word): the
+    date of birth and the facility where a BHYT code has them. How a code is told whose card number and
+    name VNI tones rewrote beyond recognition (``TE2016...`` typed as ``TÈ016...``)."""
+    fields = text.split(SEPARATOR)
+    return (len(fields) >= BHYT_MIN_FIELDS and _DAY_OR_YEAR.fullmatch(fields[2].strip()) is not None
+            and _FACILITY.fullmatch(fields[5].strip()) is not None)
 
 
 def _folded(text: str) -> str:
@@ -205,10 +219,12 @@ def _repair_bhyt(text: str) -> WedgeText | None:
         usable = True
         lost = 0
         for index, value in enumerate(fields):
-            if all(ord(c) < 128 for c in value):
-                continue
             kind = _field_kind(index)
-            readings = _readings(value, keys_of, kind)
+            if value.isascii() and (kind != _CARD_KIND or _valid_whole(value, kind)):
+                continue
+            # (An ASCII card number that is no card number: VNI toned its vowel and a later digit took the
+            # tone off again, "TE25..." typed as "TE9...", leaving no trace to read back.)
+            readings = _readings(value, keys_of, kind) if not value.isascii() else []
             if readings:
                 result[index] = readings[0]
                 if index == _NAME_FIELD and (len(readings) > 1 or (mode is Repair.VNI and _has_tone(value))):

@@ -38,7 +38,17 @@ from agent.models import CheckKind, Identity, Operator, SiteKind, Source, Verifi
 from agent.ports import CardConnection, ChipKeys, ChipReader
 from agent.privacy import mask_id
 from agent.qr import wedge
-from agent.qr.payload import BhytQr, CccdQr, QrKind, UnknownQr, VneidQr, classify, parse_payload
+from agent.qr.payload import (
+    BHXH_NUMBER,
+    BHYT_CARD_NUMBER,
+    BhytQr,
+    CccdQr,
+    QrKind,
+    UnknownQr,
+    VneidQr,
+    classify,
+    parse_payload,
+)
 from agent.receipt import ReceiptKey, build_receipt
 from agent.service import identity_check
 from agent.service.entitlement import Entitlement
@@ -136,16 +146,21 @@ class DeskService:
     # --- the three ways in ------------------------------------------------------------------------
 
     def verify_manual(self, id_number: str, entered: Mapping[str, Any] | None = None) -> DeskResult:
-        """A number typed by the operator: the 12-digit ID, or the 9-digit CMND of someone without a chip
-        card. At a notary office the other typed fields are kept to compare with the chip on the next tap."""
+        """A number typed by the operator: the 12-digit ID, the 9-digit CMND of someone without a chip
+        card, or the number on a BHYT card (15 characters, or the 10-digit social insurance number the 2021
+        card prints) whose code will not scan. At a notary office the other typed fields are kept to compare
+        with the chip on the next tap."""
         operator = self.sign_in.required()
         number = (id_number or "").strip().replace(" ", "")
-        if not (identity_check.ID12.fullmatch(number) or CMND9.fullmatch(number)):
+        bhyt_card = BHYT_CARD_NUMBER.fullmatch(number.upper()) or BHXH_NUMBER.fullmatch(number)
+        if not (identity_check.ID12.fullmatch(number) or CMND9.fullmatch(number) or bhyt_card):
             raise InvalidInputError(
-                f"expected 12 digits (ID number) or 9 digits (old CMND), got {len(number)} characters",
-                field="id_number")
+                f"expected 12 digits (ID number), 9 digits (old CMND) or a BHYT card number (15 characters, or "
+                f"the 10-digit social insurance number), got {len(number)} characters", field="id_number")
         fields = identity_check.entered_fields(entered or {})
         typed = identity_check.entered_identity(number, fields)
+        if bhyt_card:
+            return self._verify_typed_bhyt(number.upper(), typed, operator)
         if identity_check.ID12.fullmatch(number):
             # Only the name, birth date and sex of a typed identity count before a chip is read; the
             # rest a notary typed waits for the chip, to be compared with it.
@@ -167,6 +182,17 @@ class DeskService:
         identity = Identity(id_number=number, old_id_number=number, full_name=typed.full_name,
                             date_of_birth=typed.date_of_birth, birth_year=typed.birth_year)
         return self._verify(Submission(identity, Source.MANUAL, operator, old_id_only=True))
+
+    def _verify_typed_bhyt(self, card_number: str, typed: Identity, operator: Operator | None) -> DeskResult:
+        """A BHYT card number typed from the card: as its QR code would be (:meth:`_verify_bhyt`), with the
+        name and birth date the operator typed, which the gateway needs (asked for when missing)."""
+        identity = Identity(id_number="", bhyt_card=card_number, full_name=typed.full_name,
+                            date_of_birth=typed.date_of_birth, birth_year=typed.birth_year, sex=typed.sex)
+        log.info("BHYT card number typed: card %s", mask_id(card_number))
+        if self.policy.check_kind is not CheckKind.INSURANCE:
+            return self._verify(Submission(identity, Source.MANUAL, operator, skip_entitlement=True,
+                                           problems=(REASON_BHYT_NOT_IDENTITY,)))
+        return self._verify(Submission(identity, Source.MANUAL, operator))
 
     def _earlier_chip_identity(self, id_number: str) -> Identity | None:
         """The identity this card's chip gave at the latest earlier visit whose checks did not fail, with a

@@ -262,25 +262,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         # Service request: faults apply.
         faults = backends.faults
-        if faults.down or backends._stopping.is_set():
-            self._drop()
-            return
-        latency = backends._latency_s()
-        if latency and backends._stopping.wait(latency):
-            self._drop()
-            return
-        roll = backends._roll()
-        if roll < faults.timeout_rate:
-            backends._stopping.wait(faults.hang_s)
-            self._drop()
-            return
-        roll -= faults.timeout_rate
-        if roll < faults.error_rate:
-            self._send(backends._injected_error())
-            return
-        roll -= faults.error_rate
-        if faults.hostile:
-            self._hostile(faults.hostile, body)
+        roll = self._common_faults(body)
+        if roll is None:
             return
         if roll < faults.malformed_rate:
             self._send_raw(200, b'{"status": "valid", "card_number": ')
@@ -294,28 +277,37 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(answer)
 
-    def _gateway(self, path: tuple[str, ...], query: dict[str, list[str]], body: Any, problem: str | None) -> None:
-        """The BHXH gateway's endpoints: its own authentication, the same fault controls."""
+    def _common_faults(self, body: Any) -> float | None:
+        """The faults every service answers with (down, latency, a hang, an injected error, hostile bytes):
+        None when one of them took the request, else what is left of the roll for the caller's own."""
         backends = self.server.backends
         faults = backends.faults
         if faults.down or backends._stopping.is_set():
             self._drop()
-            return
+            return None
         latency = backends._latency_s()
         if latency and backends._stopping.wait(latency):
             self._drop()
-            return
+            return None
         roll = backends._roll()
         if roll < faults.timeout_rate:
             backends._stopping.wait(faults.hang_s)
             self._drop()
-            return
+            return None
         roll -= faults.timeout_rate
         if roll < faults.error_rate:
             self._send(backends._injected_error())
-            return
+            return None
         if faults.hostile:
             self._hostile(faults.hostile, body)
+            return None
+        return roll - faults.error_rate
+
+    def _gateway(self, path: tuple[str, ...], query: dict[str, list[str]], body: Any, problem: str | None) -> None:
+        """The BHXH gateway's endpoints: its own authentication, the same fault controls."""
+        backends = self.server.backends
+        faults = backends.faults
+        if self._common_faults(body) is None:
             return
         if problem is not None or not isinstance(body, dict):
             self._send(Answer(200, {"maKetQua": "205", "ghiChu": "Lỗi sai định dạng tham số."}))

@@ -6,25 +6,11 @@ chain alone still linked."""
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from simulators.backends.data import build_world
-from simulators.backends.server import MockBackends
-from tests.integration.test_offline_sync import TOKEN, agent, write_config
-
-
-@pytest.fixture(scope="module")
-def world():
-    return build_world(5, today=date.today())
-
-
-@pytest.fixture
-def backends(world):
-    with MockBackends(token=TOKEN, world=world) as running:
-        yield running
+from tests.integration.agent_cli import agent, write_config
 
 
 @pytest.fixture

@@ -252,6 +252,20 @@ def test_the_gateways_answer_and_the_signed_in_operator(browser, tmp_path):
             assert (call["hoTenCb"], call["cccdCb"]) == (second_name, second_cccd)  # who looked it up
             shot(page, "desk-gateway-new-card.png")
 
+            # a patient with no CCCD whose BHYT code will not scan: the card's number typed as printed
+            patient_id = gateway.ids_with_code("000")[0]
+            patient = site.backends.world.citizens[patient_id]
+            card = site.backends.world.cards[patient_id].card_number
+            page.locator("#id-input").fill(f"{card[:2].lower()} {card[2]} {card[3:5]} {card[5:]}")
+            page.locator("#f-name").fill(patient.full_name)
+            page.locator("#f-dob").fill(patient.date_of_birth.strftime("%d/%m/%Y"))
+            page.locator("#id-input").focus()
+            page.keyboard.press("Enter")
+            expect(page.locator("#verdict-text")).to_have_text("Hợp lệ", timeout=TIMEOUT_MS)
+            expect(page.locator("#idmasked-label")).to_have_text("Số thẻ BHYT")
+            expect(page.locator("#idmasked")).to_have_text(card[:3] + "*" * 10 + card[-2:])
+            assert [c["maThe"] for c in gateway.asked][-1] == card
+
             # a slow gateway: the card's identity shows as being checked, then the verdict
             site.backends.set_faults(latency_ms=1500)
             insured = site.people["insured"]

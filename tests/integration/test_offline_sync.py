@@ -9,30 +9,11 @@ import json
 import subprocess
 import sys
 from collections import Counter
-from datetime import date
-from pathlib import Path
-
-import pytest
 
 from agent.models import Verdict
 from agent.settings import load_settings
 from agent.wiring.production import build_backends, build_service, build_syncer, open_audit, open_store
-from simulators.backends.data import build_world
-from simulators.backends.server import MockBackends
-
-TOKEN = "tok-offline"
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def world():
-    return build_world(5, today=date.today())
-
-
-@pytest.fixture
-def backends(world):
-    with MockBackends(token=TOKEN, world=world) as running:
-        yield running
+from tests.integration.agent_cli import ROOT, TOKEN, agent, write_config
 
 
 def settings_for(tmp_path, backends, **store):
@@ -155,24 +136,6 @@ def test_notary_records_are_queued_and_delivered(tmp_path, backends, world):
 
 
 # --- the same through the command line -------------------------------------------------------------
-
-
-def agent(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agent", *args[:1], "--config", str(config), *args[1:]],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
-
-
-def write_config(tmp_path, backends) -> Path:
-    config = tmp_path / "agent.toml"
-    config.write_text(
-        "[backends]\n"
-        f'insurance_url = "{backends.insurance_url}"\nlicensing_url = "{backends.licensing_url}"\n'
-        f'token = "{TOKEN}"\nretries = 1\nconnect_timeout_s = 0.5\n'
-        "[store]\n"
-        f'path = "{tmp_path / "agent.sqlite3"}"\nkey_file = "{tmp_path / "store.key"}"\n',
-        encoding="utf-8",
-    )
-    return config
 
 
 def test_command_line_offline_then_online(tmp_path, backends, world):

@@ -104,6 +104,30 @@ def test_every_class_of_result_code(desk, mock, code, status):
         assert date.fromisoformat(new_card["valid_from"]) <= date.today() <= date.fromisoformat(new_card["valid_to"])
 
 
+@pytest.mark.parametrize("number", ["card", "social_insurance"])
+def test_a_patient_without_a_cccd_is_looked_up_by_the_bhyt_card_typed(desk, mock, number):
+    someone = person(mock, "000")
+    card = mock.world.cards[someone.id_number].card_number
+    typed = card if number == "card" else card[5:]  # the 2021 card model prints the 10-digit number alone
+    asked = len(mock.gateway.asked)
+    done = agent(desk, "verify", "--bhyt", typed, "--name", someone.full_name, "--dob", dmy(someone.date_of_birth),
+                 "--operator", STAFF[0][0], "--json")
+    assert done.returncode == 0, done.stderr
+    OUTPUTS.append(done.stdout + done.stderr)
+    result = json.loads(done.stdout)["result"]
+    [check] = result["checks"]
+    assert check["status"] == "valid" and check["details"]["card_number"] == card
+    assert result["source"] == "manual" and result["identity"]["id_number"] == ""
+    assert [a["maThe"] for a in mock.gateway.asked[asked:]] == [typed]
+
+
+def test_a_bhyt_card_number_that_is_none_is_refused_before_anything_is_sent(desk, mock):
+    asked = len(mock.gateway.asked)
+    done = agent(desk, "verify", "--bhyt", "GD9383812345678", "--name", "Ai Đó", "--dob", "1990")
+    assert done.returncode == 2 and "--bhyt" in done.stderr  # argparse's usage error
+    assert len(mock.gateway.asked) == asked
+
+
 @pytest.mark.parametrize(("change", "code"), [("name", "060"), ("first_letter", "061"), ("dob", "070"),
                                               ("year", "000")])
 def test_wrong_details_are_mismatches_and_a_birth_year_is_enough(desk, mock, change, code):

@@ -25,6 +25,13 @@ PUBLIC_2021 = (
     "c205468c3a06e68207068e1bb912048e1bb93204368c3ad204d696e68|$"
 )
 PUBLIC = (PUBLIC_2018, PUBLIC_2020, PUBLIC_2021)
+# Quoted in a VNPT-HIS front end's comment with letters in place of card digits ("AA"): the shape of a
+# real code, a card number that is none.
+PUBLIC_ANONYMISED = (
+    "DN401AA31900313|4cc3aa205669e1bb87742048c6b06e67|04/09/1985|1|437479207068e1baa76e206de1bb816d20564e50542d"
+    "20434e2074e1bb956e6720437479204456205654|01 - 043|01/07/2017|31/12/2017|21/07/2017|01059710639215|-|4|"
+    "01/07/2022|1f2fa22c47f0bd18-7102|$"
+)
 
 
 def bhyt_payload(card_number: str, full_name: str, born: date | int, *, sex: int = 1,

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from agent.errors import QrFormatError
 from agent.models import Sex
 from agent.qr.payload import BhytQr, CccdQr, QrKind, classify, parse_bhyt, parse_payload
-from tests.qr.bhyt_samples import PUBLIC, PUBLIC_2018, PUBLIC_2020, PUBLIC_2021, bhyt_payload
+from tests.qr.bhyt_samples import PUBLIC, PUBLIC_2018, PUBLIC_2020, PUBLIC_2021, PUBLIC_ANONYMISED, bhyt_payload
 
 CCCD = "001093047064|123456789|Lê Thị Hà|01021993|Nữ|Số 5, phố Hàng Bạc, Hoàn Kiếm, Hà Nội|04102021"
 
@@ -40,6 +40,14 @@ def test_the_2021_card_has_only_the_social_insurance_number_and_more_fields() ->
     identity = qr.to_identity()
     assert identity.id_number == "" and identity.bhyt_card == "0204287018"
     assert identity.lookup_number == "0204287018" and identity.full_name == "Hoàng Xuân Hấn"
+
+
+def test_an_anonymised_card_number_is_a_bhyt_code_with_a_bad_card_number() -> None:
+    assert classify(PUBLIC_ANONYMISED) is QrKind.BHYT
+    with pytest.raises(QrFormatError) as raised:
+        parse_payload(PUBLIC_ANONYMISED)
+    assert raised.value.field == "card_number"
+    assert "AA31900313" not in str(raised.value)  # the error names the field, never its value
 
 
 def test_a_copy_without_the_end_marker_still_parses() -> None:

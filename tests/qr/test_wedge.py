@@ -5,7 +5,8 @@ name is never claimed exact when it is not."""
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from agent.qr.payload import BhytQr, CccdQr, parse_payload
 from agent.qr.wedge import Repair, repair
+from tests.qr import real_ime
 from tests.qr.bhyt_samples import PUBLIC, bhyt_payload
 from tests.qr.ime_model import TELEX, VNI, compose, keystrokes, replay
 
@@ -102,10 +104,10 @@ def test_text_that_is_no_code_is_handed_on_unchanged() -> None:
     assert repair("a/b/c").repairs == ()
 
 
-_NAMES = st.lists(st.sampled_from(["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Vũ", "Đặng", "Bùi", "Đỗ",
-                                    "Văn", "Thị", "Hữu", "Đức", "Minh", "Thảo", "Ngọc", "Quý", "Hấn", "Tiến",
-                                    "Giang", "Hà", "Anh", "Dũng", "Phương", "Yến", "Khoa", "Hạnh"]),
-                  min_size=2, max_size=4).map(" ".join)
+_NAME_WORDS = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Vũ", "Đặng", "Bùi", "Đỗ", "Văn", "Thị", "Hữu",
+               "Đức", "Minh", "Thảo", "Ngọc", "Quý", "Hấn", "Tiến", "Giang", "Hà", "Anh", "Dũng", "Phương", "Yến",
+               "Khoa", "Hạnh"]
+_NAMES = st.lists(st.sampled_from(_NAME_WORDS), min_size=2, max_size=4).map(" ".join)
 
 
 @settings(max_examples=150, deadline=None)
@@ -124,3 +126,66 @@ def test_a_name_is_never_claimed_exact_when_it_is_not(name: str, born: date, mod
     assert qr.card_number in (card, card[-10:]) and qr.date_of_birth == born
     if fixed.name_exact:
         assert qr.full_name == name
+
+
+
+# --- the same repairs against a real input method (BoGo, tests/qr/real_ime.py) ----------------------------
+
+def _generated_codes(count: int) -> list[tuple[str, str, str, date]]:
+    """(payload, card number, name, date of birth) of ``count`` fictional cards, the same every run."""
+    pick = random.Random(14)
+    codes = []
+    for _ in range(count):
+        name = " ".join(pick.choice(_NAME_WORDS) for _ in range(pick.randint(2, 4)))
+        born = date(1930, 1, 1) + timedelta(days=pick.randrange(33_000))
+        card = pick.choice(["DN", "GD", "HT", "TE", "CH", "HS"]) + str(pick.randint(1, 5)) + "".join(
+            pick.choice("0123456789") for _ in range(12))
+        codes.append((bhyt_payload(card, name, born), card, name, born))
+    return codes
+
+
+def test_bogo_is_the_real_input_method() -> None:
+    """The witness composes the input methods' own examples (so a broken install cannot pass the rest)."""
+    assert real_ime.compose_all(["tieengs vieejt", "dduwowngf"], real_ime.TELEX, skip_non_vietnamese=False) == [
+        "tiếng việt", "đường"]
+    assert real_ime.compose_all(["tie61ng vie65t"], real_ime.VNI, skip_non_vietnamese=False) == ["tiếng việt"]
+
+
+@pytest.mark.parametrize("skip_non_vietnamese", [True, False], ids=["spelling-check", "no-check"])
+def test_telex_through_bogo_is_recovered_exactly(skip_non_vietnamese: bool) -> None:
+    codes = [(text, sep) for text in PUBLIC for sep in ("|", "\\")] + [
+        (code[0], "|") for code in _generated_codes(60)]
+    typed = [text.replace("|", sep) for text, sep in codes]
+    mangled = real_ime.compose_all(typed, real_ime.TELEX, skip_non_vietnamese=skip_non_vietnamese)
+    assert sum(m != t for m, t in zip(mangled, typed)) > len(typed) // 2  # BoGo did compose letters
+    for (text, _), garbled in zip(codes, mangled):
+        fixed = repair(garbled)
+        assert fixed.text == text.strip() and fixed.name_exact
+
+
+@pytest.mark.parametrize("skip_non_vietnamese", [True, False], ids=["spelling-check", "no-check"])
+def test_vni_through_bogo_keeps_the_card_and_birth_date_and_never_claims_a_wrong_name(
+        skip_non_vietnamese: bool) -> None:
+    codes = _generated_codes(150)
+    mangled = real_ime.compose_all([code[0] for code in codes], real_ime.VNI,
+                                   skip_non_vietnamese=skip_non_vietnamese)
+    fallbacks = 0
+    for (_, card, name, born), garbled in zip(codes, mangled):
+        fixed = repair(garbled)
+        qr = parse_payload(fixed.text, exact=fixed.name_exact)
+        assert isinstance(qr, BhytQr)
+        # BoGo lets a later digit take a tone off, eating the card number's digits with no trace: the
+        # social insurance number (the management code's last 10 digits) is what the lookup gets then.
+        assert qr.card_number in (card, card[-10:]) and qr.date_of_birth == born
+        fallbacks += qr.card_number != card
+        assert qr.full_name == name or not fixed.name_exact
+    assert fallbacks < len(codes) // 4
+
+
+@pytest.mark.parametrize("mode", [real_ime.TELEX, real_ime.VNI])
+def test_a_cccd_code_through_bogo_keeps_its_number(mode: str) -> None:
+    ascii_only = "001093047064|123456789|Le Thi Ha|01021993|Nu|So 12/3 ngo 5, pho Hang Bac, Hoan Kiem, Ha Noi|04102021"
+    for typed in (CCCD, ascii_only, ascii_only.replace("|", "\\")):
+        garbled = real_ime.compose_all([typed], mode, skip_non_vietnamese=True)[0]
+        qr = parse_payload(repair(garbled).text)
+        assert isinstance(qr, CccdQr) and qr.id_number == "001093047064" and qr.date_of_birth == date(1993, 2, 1)

@@ -155,3 +155,44 @@ def test_the_reader_loop_runs_the_serial_scanner_and_retries_it(desk):
         assert desk.service.latest().result.source is Source.QR
     finally:
         worker.stop()
+
+
+# --- a BHYT card's number typed from the card (its code will not scan) ------------------------------------
+
+def test_a_typed_bhyt_card_number_is_looked_up_as_its_code_would_be(desk):
+    from_code = desk.service.verify_qr_text(BHYT).result
+    typed = desk.service.verify_manual("gd4 38 3812345678", {"full_name": NAME_HANG, "date_of_birth": "06/05/1987"})
+    result = typed.result
+    assert result.source is Source.MANUAL and result.identity.bhyt_card == CARD and result.identity.id_number == ""
+    assert (result.verdict, result.check.status) == (from_code.verdict, from_code.check.status)
+    query = desk.insurance.queries[-1]
+    assert (query.card_number, query.full_name, query.date_of_birth, query.by_card) == (
+        CARD, NAME_HANG, date(1987, 5, 6), True)
+    assert "reason.typed" in result.reasons
+    assert desk.service.current_hint() is None  # no CCCD number, so no chip key
+    assert events_of(desk)[-1]["card_number"] == CARD
+    assert CARD not in (desk.folder / "audit.jsonl").read_text(encoding="utf-8")
+
+
+def test_a_typed_social_insurance_number_is_looked_up_too(desk):
+    result = desk.service.verify_manual(CARD[-10:], {"full_name": NAME_HANG, "date_of_birth": "1987"}).result
+    assert desk.insurance.queries[-1].card_number == CARD[-10:] and result.check.status == "expired"
+
+
+@pytest.mark.parametrize("profile", ["notary", "exam"])
+def test_a_typed_bhyt_card_number_identifies_no_one_where_identity_is_checked(tmp_path, profile):
+    desk = make_desk(tmp_path, profile)
+    try:
+        result = desk.service.verify_manual(CARD, {"full_name": NAME_HANG}).result
+        assert result.verdict is Verdict.CANNOT_CHECK and result.reasons[0] == "reason.bhyt_not_identity"
+        assert result.checks == () and desk.insurance.queries == []
+    finally:
+        desk.close()
+
+
+@pytest.mark.parametrize("typed", ["GD9383812345678", "G14383812345678", "GD438381234567", "12345678901"])
+def test_what_is_no_number_of_ours_is_refused_by_field(desk, typed):
+    with pytest.raises(InvalidInputError) as caught:
+        desk.service.verify_manual(typed)
+    assert caught.value.field == "id_number" and "BHYT" in caught.value.message
+    assert desk.insurance.queries == []

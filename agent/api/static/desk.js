@@ -441,10 +441,11 @@
   async function submitManual(event) {
     event.preventDefault();
     const input = $("id-input");
-    const number = input.value.replace(/\s+/g, "");
+    const number = input.value.replace(/\s+/g, "").toUpperCase();
     const error = $("manual-error");
     error.textContent = "";
-    if (!/^([0-9]{12}|[0-9]{9})$/.test(number)) {
+    // the 12-digit ID, the old 9-digit CMND, a BHYT card's number or its 10-digit social insurance number
+    if (!/^([0-9]{12}|[0-9]{9}|[0-9]{10}|[A-Z]{2}[1-5][0-9]{12})$/.test(number)) {
       error.textContent = t("desk.manual.label");
       input.focus();
       return;
