@@ -196,3 +196,14 @@ def test_what_is_no_number_of_ours_is_refused_by_field(desk, typed):
         desk.service.verify_manual(typed)
     assert caught.value.field == "id_number" and "BHYT" in caught.value.message
     assert desk.insurance.queries == []
+
+
+def test_a_typed_bhyt_card_number_offline_is_answered_from_the_cache_or_queued(desk):
+    typed = {"full_name": NAME_HANG, "date_of_birth": "06/05/1987"}
+    online = desk.service.verify_qr_text(BHYT).result  # seen once by its code, online
+    desk.insurance.down = True
+    cached = desk.service.verify_manual(CARD, typed).result
+    assert cached.check is not None and cached.check.from_cache and cached.check.status == online.check.status
+    never_seen = desk.service.verify_manual("HT3791234567890", typed).result
+    assert never_seen.verdict is Verdict.CANNOT_CHECK and never_seen.check.status == "unavailable"
+    assert [e["card_number"] for e in events_of(desk)][-1] == "HT3791234567890"  # recorded, to be sent later
