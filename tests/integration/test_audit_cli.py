@@ -6,21 +6,36 @@ chain alone still linked."""
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.agent_cli import agent, write_config
+from simulators.backends.server import MockBackends
+from tests.integration.agent_cli import TOKEN, agent, write_config
+
+
+@pytest.fixture(scope="module")
+def desk_after_four_checks(tmp_path_factory, world) -> Iterator[tuple[Path, MockBackends, list[str]]]:
+    """A desk folder (settings, store, keys, audit log) after four checks on the command line, made once."""
+    folder = tmp_path_factory.mktemp("audited")
+    with MockBackends(token=TOKEN, world=world) as backends:
+        config = write_config(folder, backends)
+        numbers = world.ids_with_status("valid")[:4]
+        for number in numbers:
+            done = agent(config, "verify", "--id", number, "--json")
+            assert done.returncode == 0, done.stderr
+        yield folder, backends, numbers
 
 
 @pytest.fixture
-def verified(tmp_path, backends, world) -> tuple[Path, Path, list[str]]:
-    config = write_config(tmp_path, backends)
-    numbers = world.ids_with_status("valid")[:4]
-    for number in numbers:
-        done = agent(config, "verify", "--id", number, "--json")
-        assert done.returncode == 0, done.stderr
-    return config, tmp_path / "audit.jsonl", numbers
+def verified(tmp_path, desk_after_four_checks) -> tuple[Path, Path, list[str]]:
+    """A copy of that desk for one test to damage: (its settings file, its audit log, the numbers checked)."""
+    folder, backends, numbers = desk_after_four_checks
+    desk = tmp_path / "desk"
+    shutil.copytree(folder, desk)
+    return write_config(desk, backends), desk / "audit.jsonl", numbers
 
 
 def test_verify_on_the_command_line_is_audited(verified):
