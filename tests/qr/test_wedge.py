@@ -1,7 +1,7 @@
 """Repairing what a keyboard-wedge scan arrives as (agent.qr.wedge): the separator, a Telex or VNI input
 method's composed letters (made here by the keystroke model of tests/qr/ime_model.py, itself checked on
-the input methods' documented examples), a scanner that lost the diacritics; and the property that a
-name is never claimed exact when it is not."""
+the input methods' documented examples, and by BoGo, a real input method: tests/qr/real_ime.py), a
+scanner that lost the diacritics; and the property that a name is never claimed exact when it is not."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from tests.qr.bhyt_samples import PUBLIC, bhyt_payload
 from tests.qr.ime_model import TELEX, VNI, compose, keystrokes, replay
 
 CCCD = "001093047064|123456789|Lê Thị Hà|01021993|Nữ|Số 12/3 ngõ 5, phố Hàng Bạc, Hoàn Kiếm, Hà Nội|04102021"
+ASCII_ONLY = "001093047064|123456789|Le Thi Ha|01021993|Nu|So 12/3 ngo 5, pho Hang Bac, Hoan Kiem, Ha Noi|04102021"
 
 
 @pytest.mark.parametrize(
@@ -88,8 +89,7 @@ def test_cccd_separators_arrive_as_backslash_or_slash_with_slashes_in_the_addres
 
 
 def test_a_scanner_without_diacritics_keeps_the_number_and_flags_the_name() -> None:
-    ascii_only = "001093047064|123456789|Le Thi Ha|01021993|Nu|So 12/3 ngo 5, pho Hang Bac, Hoan Kiem, Ha Noi|04102021"
-    fixed = repair(ascii_only.replace("|", "\\"))
+    fixed = repair(ASCII_ONLY.replace("|", "\\"))
     assert fixed.name_exact is False and Repair.DIACRITICS_LOST in fixed.repairs
     qr = parse_payload(fixed.text)
     assert isinstance(qr, CccdQr)
@@ -126,7 +126,6 @@ def test_a_name_is_never_claimed_exact_when_it_is_not(name: str, born: date, mod
     assert qr.card_number in (card, card[-10:]) and qr.date_of_birth == born
     if fixed.name_exact:
         assert qr.full_name == name
-
 
 
 # --- the same repairs against a real input method (BoGo, tests/qr/real_ime.py) ----------------------------
@@ -184,8 +183,7 @@ def test_vni_through_bogo_keeps_the_card_and_birth_date_and_never_claims_a_wrong
 
 @pytest.mark.parametrize("mode", [real_ime.TELEX, real_ime.VNI])
 def test_a_cccd_code_through_bogo_keeps_its_number(mode: str) -> None:
-    ascii_only = "001093047064|123456789|Le Thi Ha|01021993|Nu|So 12/3 ngo 5, pho Hang Bac, Hoan Kiem, Ha Noi|04102021"
-    for typed in (CCCD, ascii_only, ascii_only.replace("|", "\\")):
-        garbled = real_ime.compose_all([typed], mode, skip_non_vietnamese=True)[0]
+    for garbled in real_ime.compose_all([CCCD, ASCII_ONLY, ASCII_ONLY.replace("|", "\\")], mode,
+                                        skip_non_vietnamese=True):
         qr = parse_payload(repair(garbled).text)
         assert isinstance(qr, CccdQr) and qr.id_number == "001093047064" and qr.date_of_birth == date(1993, 2, 1)

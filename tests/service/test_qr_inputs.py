@@ -1,6 +1,7 @@
 """The desk's QR inputs beyond the webcam (agent.service.desk.verify_qr_text): a BHYT card's code looked up
 by its card number at a clinic and refused as an identity elsewhere, a keyboard-wedge scan repaired (or
-its name flagged), an unknown code said so, and the serial scanner's loop in the reader worker."""
+its name flagged), an unknown code said so, the serial scanner's loop in the reader worker; and a BHYT
+card's number typed when its code will not scan (agent.service.desk.verify_manual)."""
 
 from __future__ import annotations
 
