@@ -257,7 +257,7 @@ def _representation(representation: tlv.Tlv, version: str) -> FaceImage:
     image = data.value
     return FaceImage(
         image=image,
-        image_format=_image_format_39794(image, data_format),
+        image_format=_image_format(image, data_format, iso_39794=True),
         width=width,
         height=height,
         image_data_type=data_format,
@@ -265,21 +265,6 @@ def _representation(representation: tlv.Tlv, version: str) -> FaceImage:
         colour_space=_code(info.get(TAG_COLOUR_SPACE), "the colour space") or 0,
         record_version=version,
     )
-
-
-def _image_format_39794(image: bytes, data_format: int | None) -> ImageFormat:
-    if not image:
-        raise DocumentError("empty face image", file=DG2.name)
-    if image.startswith(JPEG_MAGIC):
-        return ImageFormat.JPEG
-    if image.startswith((JP2_MAGIC, J2K_MAGIC)):
-        return ImageFormat.JPEG2000
-    if data_format == IMAGE_FORMAT_39794_JPEG:
-        return ImageFormat.JPEG
-    if data_format in IMAGE_FORMAT_39794_JPEG2000:
-        return ImageFormat.JPEG2000
-    raise DocumentError(f"face image is neither JPEG nor JPEG 2000 (image data format {data_format})",
-                        file=DG2.name)  # fmt: skip
 
 
 # --- ISO/IEC 19794-5 ------------------------------------------------------------------------------
@@ -344,19 +329,23 @@ def _read_face(record: bytes, offset: int) -> tuple[FaceImage, int]:
     return face, end
 
 
-def _image_format(image: bytes, data_type: int | None) -> ImageFormat:
-    """The format by the image's own signature, else by the record's image data type."""
+def _image_format(image: bytes, data_type: int | None, *, iso_39794: bool = False) -> ImageFormat:
+    """The format by the image's own signature, else by the record's image data type (ISO/IEC 19794-5), or
+    image data format (ISO/IEC 39794-5, which numbers them otherwise)."""
     if not image:
         raise DocumentError("empty face image", file=DG2.name)
     if image.startswith(JPEG_MAGIC):
         return ImageFormat.JPEG
     if image.startswith((JP2_MAGIC, J2K_MAGIC)):
         return ImageFormat.JPEG2000
-    if data_type == IMAGE_DATA_TYPE_JPEG:
+    jpeg, jpeg2000 = ((IMAGE_FORMAT_39794_JPEG,), IMAGE_FORMAT_39794_JPEG2000) if iso_39794 else (
+        (IMAGE_DATA_TYPE_JPEG,), (IMAGE_DATA_TYPE_JPEG2000,))
+    if data_type in jpeg:
         return ImageFormat.JPEG
-    if data_type == IMAGE_DATA_TYPE_JPEG2000:
+    if data_type in jpeg2000:
         return ImageFormat.JPEG2000
-    raise DocumentError(f"face image is neither JPEG nor JPEG 2000 (image data type {data_type})", file=DG2.name)
+    what = "image data format" if iso_39794 else "image data type"
+    raise DocumentError(f"face image is neither JPEG nor JPEG 2000 ({what} {data_type})", file=DG2.name)
 
 
 def _locate_image(record: bytes) -> FaceImage:
