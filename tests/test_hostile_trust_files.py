@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from agent.errors import DocumentError
 from agent.icao.passive_auth import passive_authentication
 from tests.fuzz.targets import huge_salt
 from tests.icao import pki_fixtures as f
+from tests.serve_process import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,38 +80,12 @@ def test_importing_the_bad_list_is_refused_with_a_reason(tmp_path, trust_dir, fi
 
 
 def test_serve_starts_with_the_bad_file_in_the_trust_directory(tmp_path, trust_dir):
-    process = subprocess.Popen([sys.executable, "-m", "agent", "serve", "--port", "0", "--no-reader", "--no-camera",
-                                "--token", "trust-token"], cwd=ROOT, env=env_for(tmp_path, trust_dir),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output: list[str] = []
-    try:
-        assert process.stdout is not None
-        url = None
-        for line in process.stdout:
-            output.append(line)
-            match = re.search(r"(http://127\.0\.0\.1:\d+)/#token=trust-token", line)
-            if match:
-                url = match.group(1)
-                break
-        assert url, "".join(output)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                response = httpx.get(f"{url}/api/status", headers={"X-Agent-Token": "trust-token"}, timeout=2)
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
-        assert response.status_code == 200
-        process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=20)
-        output.append(rest)
-        assert process.returncode == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-    log = "".join(output)
+    with serve(env_for(tmp_path, trust_dir), "trust-token") as served:
+        assert served.status("trust-token").status_code == 200
+        served.process.send_signal(signal.SIGINT)
+        rest, _ = served.process.communicate(timeout=20)
+        assert served.process.returncode == 0
+    log = "".join(served.output) + rest
     assert "Traceback" not in log and "OverflowError" not in log
 
 

@@ -5,7 +5,6 @@ for offline check-in from the start; the status the page shows; serve started an
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -13,7 +12,6 @@ import time
 from datetime import date
 from pathlib import Path
 
-import httpx
 import pytest
 
 from agent.audit import verify_log
@@ -22,6 +20,7 @@ from agent.settings import load_settings
 from agent.wiring.production import build_agent
 from simulators.backends.data import build_world
 from simulators.backends.server import MockBackends
+from tests.serve_process import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND_TOKEN = "app-test-token"
@@ -99,33 +98,12 @@ def test_serve_prints_the_page_address_and_stops_on_sigint(tmp_path):
            "CCCD_AGENT__STORE__KEY_FILE": str(tmp_path / "store.key"),
            "CCCD_AGENT__TRUST__CSCA_DIR": str(tmp_path / "trust"),
            "CCCD_AGENT__AUDIT__PATH": str(tmp_path / "audit.jsonl")}
-    process = subprocess.Popen([sys.executable, "-m", "agent", "serve", "--port", "0", "--no-reader", "--no-camera",
-                                "--token", "serve-token"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    try:
-        assert process.stdout is not None
-        url = None
-        for line in process.stdout:
-            match = re.search(r"Desk page \(clinic\): (http://127\.0\.0\.1:\d+)/#token=serve-token", line)
-            if match:
-                url = match.group(1)
-                break
-        assert url, "serve did not print the page address"
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                response = httpx.get(f"{url}/api/status", headers={"X-Agent-Token": "serve-token"}, timeout=2)
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+    with serve(env, "serve-token") as served:
+        assert served.profile == "clinic"
+        response = served.status("serve-token")
         assert response.status_code == 200 and response.json()["site_profile"] == "clinic"
-        process.send_signal(signal.SIGINT)
-        assert process.wait(20) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+        served.process.send_signal(signal.SIGINT)
+        assert served.process.wait(20) == 0
     report = verify_log(tmp_path / "audit.jsonl", None)
     assert report.ok and report.actions == {"agent_started": 1, "agent_stopped": 1}
 
