@@ -45,6 +45,7 @@ from typing import Any
 
 import requests
 
+from agent import bhyt_number
 from agent.checks.breaker import CircuitBreaker
 from agent.checks.facilities import FacilityCatalogue
 from agent.checks.http import SessionLike, json_object, read_body
@@ -73,12 +74,7 @@ DEFAULT_TOKEN_LIFE_S = 50 * 60.0
 MAX_RETRY_AFTER_S = 300.0
 MAX_TOKEN_LIFE_S = 24 * 3600.0  # a gateway that says "for ever" is asked again tomorrow
 
-CARD_NUMBER_15 = re.compile(r"^[A-Z]{2}[1-5][0-9]{12}$")  # group (2 letters), benefit level, province, number
 ID_NUMBER_12 = re.compile(r"^[0-9]{12}$")
-# The 2021 card model (QĐ 1666/QĐ-BHXH) and its QR code carry only the 10-digit social insurance number;
-# HIS front ends pass it as maThe ("the scanned card gives the BHXH number ... used for the card check").
-SOCIAL_INSURANCE_10 = re.compile(r"^[0-9]{10}$")
-FACILITY_CODE = re.compile(r"^[0-9A-Z]{5}$")  # province (2) + 3 characters, letters for commune stations
 GATEWAY_DAY = re.compile(r"^([0-9]{2})/([0-9]{2})/([0-9]{4})$")
 RESULT_CODE = re.compile(r"^[0-9]{3}$")
 
@@ -228,7 +224,9 @@ class BhxhGateway:
 
     def _body(self, query: InsuranceQuery) -> dict[str, str]:
         card = query.card_number.strip().upper()
-        if not (ID_NUMBER_12.fullmatch(card) or CARD_NUMBER_15.fullmatch(card) or SOCIAL_INSURANCE_10.fullmatch(card)):
+        # (HIS front ends pass the 2021 card's social insurance number as maThe: "the scanned card gives the
+        # BHXH number ... used for the card check".)
+        if not (ID_NUMBER_12.fullmatch(card) or bhyt_number.is_bhyt_number(card)):
             raise InvalidInputError("the gateway looks cards up by the 12-digit ID, the 15-character BHYT card "
                                     "number or the 10-digit social insurance number", field="id_number")
         name = " ".join(query.full_name.split())
@@ -397,7 +395,7 @@ BENEFIT_RATES = {1: 100, 2: 100, 3: 95, 4: 80, 5: 100}
 
 def benefit_level(card_number: str) -> int | None:
     """The benefit level (mức hưởng) is the card number's third character, on a 15-character card."""
-    return int(card_number[2]) if CARD_NUMBER_15.fullmatch(card_number) else None
+    return int(card_number[2]) if bhyt_number.CARD_NUMBER.fullmatch(card_number) else None
 
 
 def _covers_today(card: Mapping[str, Any], today: date) -> bool:

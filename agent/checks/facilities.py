@@ -19,7 +19,7 @@ from pathlib import Path
 from agent.errors import ConfigError
 
 BUNDLED = "data/facilities.csv"
-CODE = re.compile(r"^[0-9A-Z]{5}$")
+CODE = re.compile(r"^[0-9A-Z]{5}$")  # province (2) + 3 characters: letters for commune stations
 MAX_NAME = 300
 
 

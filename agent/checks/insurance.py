@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from agent import bhyt_number
+from agent.checks import facilities
 from agent.checks import validate as v
 from agent.checks.events import EventReceipt, send_batch
 from agent.checks.http import BackendHttp
@@ -21,9 +23,7 @@ from agent.errors import BackendResponseError, InvalidInputError
 from agent.models import BackendCheck, CheckKind, CheckStatus, InsuranceQuery
 
 INSURANCE_STATUSES = frozenset({CheckStatus.VALID, CheckStatus.EXPIRED, CheckStatus.SUSPENDED, CheckStatus.NOT_FOUND})
-CARD_NUMBER = re.compile(r"^[A-Z]{2}[1-5]\d{12}$")  # group(2) + benefit level + province(2) + BHXH no.(10)
-ASKED_CARD = re.compile(r"^(?:[A-Z]{2}[1-5]\d{12}|\d{10})$")  # what a BHYT card's QR code gives
-FACILITY_CODE = re.compile(r"^[0-9A-Z]{5}$")  # province (2) + 3 characters: letters for commune stations
+ANSWERED_CARD = re.compile(rf"^{bhyt_number.CARD_NUMBER.pattern}$")  # a portal answers with the whole number
 WHAT_LOOKUP = "insurance card lookup"
 
 
@@ -36,7 +36,7 @@ class InsuranceClient:
         """The insurance status of ``query.card_number`` (a 12-digit ID number, or a BHYT card number) now
         (BackendUnavailableError if it cannot be asked)."""
         number = query.card_number.strip().upper()
-        if query.by_card and not ASKED_CARD.match(number):
+        if query.by_card and not bhyt_number.is_bhyt_number(number):
             raise InvalidInputError("the portal looks cards up by the 12-digit ID, the 15-character BHYT card "
                                     "number or the 10-digit social insurance number", field="card_number")
         body: dict[str, Any] = {"card_number": number} if query.by_card else {"id_number": query.card_number}
@@ -65,7 +65,7 @@ def parse_card_by_number(data: dict[str, Any], number: str, *, checked_at: datet
     status = CheckStatus(v.choice(data, "status", what, INSURANCE_STATUSES))
     if status is CheckStatus.NOT_FOUND:
         return BackendCheck(CheckKind.INSURANCE, status, {}, checked_at=checked_at)
-    found = v.text(data, "card_number", what, pattern=CARD_NUMBER)
+    found = v.text(data, "card_number", what, pattern=ANSWERED_CARD)
     if number not in (found, found[5:]):
         raise BackendResponseError(f"{what}: the answer is about a different card")
     return _card_check(data, status, checked_at=checked_at)
@@ -88,11 +88,11 @@ def _card_check(data: dict[str, Any], status: CheckStatus, *, checked_at: dateti
         raise BackendResponseError(f"{what}: the validity ends before it starts")
     facility = v.mapping(data, "facility", what)
     details = {
-        "card_number": v.text(data, "card_number", what, pattern=CARD_NUMBER),
+        "card_number": v.text(data, "card_number", what, pattern=ANSWERED_CARD),
         "valid_from": valid_from.isoformat(),
         "valid_to": valid_to.isoformat(),
         "benefit_level": v.integer(data, "benefit_level", what, low=1, high=5),
-        "facility_code": v.text(facility, "code", what, pattern=FACILITY_CODE),
+        "facility_code": v.text(facility, "code", what, pattern=facilities.CODE),
         "facility_name": v.text(facility, "name", what),
     }
     if "benefit_rate" in data:

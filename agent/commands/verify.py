@@ -15,11 +15,11 @@ import re
 from typing import Any
 
 from agent import messages
+from agent.bhyt_number import is_bhyt_number
 from agent.models import BackendCheck, CheckKind, CheckStatus
 from agent.settings import PROFILES, Settings
 
 ID_PATTERN = re.compile(r"^\d{12}$")
-BHYT_PATTERN = re.compile(r"^([A-Za-z]{2}[1-5]\d{12}|\d{10})$")
 SESSION_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -30,11 +30,11 @@ def id_number(text: str) -> str:
 
 
 def bhyt_card(text: str) -> str:
-    number = text.replace(" ", "")
-    if not BHYT_PATTERN.match(number):
+    number = text.replace(" ", "").upper()
+    if not is_bhyt_number(number):
         raise argparse.ArgumentTypeError("a BHYT card number has 15 characters (2 letters, then 13 digits), "
                                          "or is the 10-digit social insurance number")
-    return number.upper()
+    return number
 
 
 def session_id(text: str) -> str:

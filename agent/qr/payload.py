@@ -38,6 +38,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
+from agent.bhyt_number import is_bhyt_number
 from agent.errors import QrFormatError
 from agent.models import Identity, Sex
 
@@ -276,17 +277,15 @@ def parse_cccd(text: str) -> CccdQr:
 BHYT_MIN_FIELDS = 14  # up to the check string (index 13); the 2021 card model adds fields after it
 BHYT_MAX_CHARS = 2048  # hex doubles the name and address: a long address alone takes some 900 characters
 BHYT_END = "$"
-BHYT_CARD_NUMBER = re.compile(r"[A-Z]{2}[1-5][0-9]{12}")  # QĐ 1351/QĐ-BHXH: group, benefit level, province, number
-BHXH_NUMBER = re.compile(r"[0-9]{10}")  # the 2021 card model (QĐ 1666/QĐ-BHXH) prints this alone
 BHYT_FIELD_NAMES = (
     "card_number", "full_name", "date_of_birth", "sex", "address", "facility", "valid_from", "valid_to",
     "issue_date", "management_code", "guardian_name", "living_area", "five_year_date", "check",
 )
 _HEX_RE = re.compile(r"(?:[0-9A-Fa-f]{2})+")
-_SLASH_DAY_RE = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
-_YEAR_RE = re.compile(r"[0-9]{4}")
-_FACILITY_RE = re.compile(r"([0-9]{2})\s*[-\u2013]\s*([0-9A-Za-z]{3})")
-_CHECK_RE = re.compile(r"[0-9A-Fa-f]{1,16}-[0-9A-Fa-f]{4}")
+SLASH_DAY = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
+BIRTH_YEAR = re.compile(r"[0-9]{4}")
+FACILITY = re.compile(r"([0-9]{2})\s*[-\u2013]\s*([0-9A-Za-z]{3})")
+CHECK_STRING = re.compile(r"[0-9A-Fa-f]{1,16}-[0-9A-Fa-f]{4}")
 _NONE = "-"
 _SEX_CODES = {"1": Sex.MALE, "2": Sex.FEMALE}
 
@@ -295,11 +294,11 @@ def looks_like_bhyt(text: str) -> bool:
     """The classification rule for a ``|`` payload (module docstring, rule 2)."""
     fields = text.strip().split(SEPARATOR)
     first = fields[0].strip().upper()
-    if BHYT_CARD_NUMBER.fullmatch(first) or BHXH_NUMBER.fullmatch(first):
+    if is_bhyt_number(first):
         return True
     return (len(fields) > 2 and _HEX_RE.fullmatch(fields[1].strip()) is not None
-            and (_SLASH_DAY_RE.fullmatch(fields[2].strip()) is not None
-                 or _YEAR_RE.fullmatch(fields[2].strip()) is not None))
+            and (SLASH_DAY.fullmatch(fields[2].strip()) is not None
+                 or BIRTH_YEAR.fullmatch(fields[2].strip()) is not None))
 
 
 def parse_bhyt(text: str, *, exact: bool = True) -> BhytQr:
@@ -328,7 +327,7 @@ def parse_bhyt(text: str, *, exact: bool = True) -> BhytQr:
             raise QrFormatError(f"contains control character U+{ord(bad):04X}", field=name)
     named = dict(zip(BHYT_FIELD_NAMES, (f.strip() for f in fields)))
     card = named["card_number"].upper()
-    if not (BHYT_CARD_NUMBER.fullmatch(card) or BHXH_NUMBER.fullmatch(card)):
+    if not is_bhyt_number(card):
         raise QrFormatError(f"expected a 15-character BHYT card number or a 10-digit social insurance number, "
                             f"got {_shape(card)}", field="card_number")
     full_name = " ".join(_hex_text(named["full_name"], "full_name").split()) if named["full_name"] else ""
@@ -337,7 +336,7 @@ def parse_bhyt(text: str, *, exact: bool = True) -> BhytQr:
     born = named["date_of_birth"]
     birth_year: int | None = None
     date_of_birth: date | None = None
-    if _YEAR_RE.fullmatch(born):
+    if BIRTH_YEAR.fullmatch(born):
         birth_year = int(born)
         if not EARLIEST_YEAR <= birth_year <= LATEST_YEAR:
             raise QrFormatError(f"year out of range {EARLIEST_YEAR}-{LATEST_YEAR}", field="date_of_birth")
@@ -347,7 +346,7 @@ def parse_bhyt(text: str, *, exact: bool = True) -> BhytQr:
     if sex is None:
         raise QrFormatError(f"expected 1 (male) or 2 (female), got {_shape(named['sex'])}", field="sex")
     address = "" if named["address"] in ("", _NONE) else " ".join(_hex_text(named["address"], "address").split())
-    facility = _FACILITY_RE.fullmatch(named["facility"])
+    facility = FACILITY.fullmatch(named["facility"])
     if facility is None:
         raise QrFormatError(f"expected a facility code like '79 - 073', got {_shape(named['facility'])}",
                             field="facility")
@@ -362,7 +361,7 @@ def parse_bhyt(text: str, *, exact: bool = True) -> BhytQr:
         guardian = " ".join(_hex_text(guardian, "guardian_name").split())
     # else: some cards carry the guardian's name as plain text; it is kept as it is (the desk never uses it)
     check = named["check"]
-    if not _CHECK_RE.fullmatch(check) and (exact or check):
+    if not CHECK_STRING.fullmatch(check) and (exact or check):
         raise QrFormatError(f"expected the check string (hex digits, '-', 4 hex digits), got {_shape(check)}",
                             field="check")
     return BhytQr(
@@ -399,7 +398,7 @@ def _hex_text(value: str, field: str) -> str:
 
 
 def _slash_day(value: str, field: str) -> date:
-    match = _SLASH_DAY_RE.fullmatch(value)
+    match = SLASH_DAY.fullmatch(value)
     if match is None:
         raise QrFormatError(f"expected dd/mm/yyyy, got {_shape(value)}", field=field)
     return _parse_date(match.group(1) + match.group(2) + match.group(3), field)

@@ -40,10 +40,15 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+from agent.bhyt_number import is_bhyt_number
 from agent.errors import QrFormatError
 from agent.qr.payload import (
     BHYT_MIN_FIELDS,
+    BIRTH_YEAR,
+    CHECK_STRING,
+    FACILITY,
     SEPARATOR,
+    SLASH_DAY,
     QrKind,
     classify,
     parse_bhyt,
@@ -61,8 +66,6 @@ _HEX_CONSONANTS = frozenset("bcdfBCDF")  # letters a tone key may have been type
 _DEFERRABLE = frozenset("fsrxj12345678")  # keys an input method applies to a vowel typed before consonants
 _SLASH_DATE = re.compile(r"(?<![0-9])([0-9]{2})/([0-9]{2})/([0-9]{4})(?![0-9])")
 _DIGITS8 = re.compile(r"[0-9]{8}")
-_DAY_OR_YEAR = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}|[0-9]{4}")
-_FACILITY = re.compile(r"[0-9]{2}\s*-\s*[0-9A-Za-z]{3}")
 _LOST_SEX = {"nu": "Nữ", "n?": "Nữ", "n\ufffd": "Nữ", "nam": "Nam"}
 
 
@@ -118,8 +121,11 @@ def _bhyt_shaped(text: str) -> bool:
     date of birth and the facility where a BHYT code has them. How a code is told whose card number and
     name VNI tones rewrote beyond recognition (``TE2016...`` typed as ``TÈ016...``)."""
     fields = text.split(SEPARATOR)
-    return (len(fields) >= BHYT_MIN_FIELDS and _DAY_OR_YEAR.fullmatch(fields[2].strip()) is not None
-            and _FACILITY.fullmatch(fields[5].strip()) is not None)
+    if len(fields) < BHYT_MIN_FIELDS:
+        return False
+    born, facility = fields[2].strip(), fields[5].strip()
+    born_shaped = SLASH_DAY.fullmatch(born) is not None or BIRTH_YEAR.fullmatch(born) is not None
+    return born_shaped and FACILITY.fullmatch(facility) is not None
 
 
 def _folded(text: str) -> str:
@@ -194,7 +200,6 @@ def _repair_cccd(text: str) -> WedgeText | None:
 _CARD_FIELD, _NAME_FIELD, _MANAGEMENT_FIELD, _CHECK_FIELD = 0, 1, 9, 13
 _MANAGEMENT = re.compile(r"[0-9]{14}")
 _HEX_FIELDS = (1, 4, 10)  # name, address, guardian: hex of UTF-8 text ("-" when absent)
-_CARD = re.compile(r"[A-Z]{2}[1-5][0-9]{12}|[0-9]{10}")
 _TEXT, _CHECK, _CARD_KIND, _PLAIN = "text", "check", "card", "plain"
 
 
@@ -375,9 +380,9 @@ def _valid_prefix(prefix: str, kind: str) -> bool:
 
 def _valid_whole(value: str, kind: str) -> bool:
     if kind == _CHECK:
-        return re.fullmatch(r"[0-9A-Fa-f]{1,16}-[0-9A-Fa-f]{4}", value) is not None
+        return CHECK_STRING.fullmatch(value) is not None
     if kind == _CARD_KIND:
-        return _CARD.fullmatch(value.strip().upper()) is not None
+        return is_bhyt_number(value.strip().upper())
     if kind != _TEXT:
         return True
     if len(value) % 2:

@@ -22,6 +22,7 @@ from typing import Any
 
 from agent import audit as audit_module
 from agent.audit import AuditLog
+from agent.bhyt_number import is_bhyt_number
 from agent.errors import (
     AgentError,
     BackendError,
@@ -38,17 +39,7 @@ from agent.models import CheckKind, Identity, Operator, SiteKind, Source, Verifi
 from agent.ports import CardConnection, ChipKeys, ChipReader
 from agent.privacy import mask_id
 from agent.qr import wedge
-from agent.qr.payload import (
-    BHXH_NUMBER,
-    BHYT_CARD_NUMBER,
-    BhytQr,
-    CccdQr,
-    QrKind,
-    UnknownQr,
-    VneidQr,
-    classify,
-    parse_payload,
-)
+from agent.qr.payload import BhytQr, CccdQr, QrKind, UnknownQr, VneidQr, classify, parse_payload
 from agent.receipt import ReceiptKey, build_receipt
 from agent.service import identity_check
 from agent.service.entitlement import Entitlement
@@ -152,7 +143,7 @@ class DeskService:
         with the chip on the next tap."""
         operator = self.sign_in.required()
         number = (id_number or "").strip().replace(" ", "")
-        bhyt_card = BHYT_CARD_NUMBER.fullmatch(number.upper()) or BHXH_NUMBER.fullmatch(number)
+        bhyt_card = is_bhyt_number(number.upper())
         if not (identity_check.ID12.fullmatch(number) or CMND9.fullmatch(number) or bhyt_card):
             raise InvalidInputError(
                 f"expected 12 digits (ID number), 9 digits (old CMND) or a BHYT card number (15 characters, or "
