@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,15 @@ def page(browser, site):
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def type_manual_entry(page, number: str, full_name: str, born: date) -> None:
+    """The operator types a number, a name and a birth date into the manual entry and presses Enter."""
+    page.locator("#id-input").fill(number)
+    page.locator("#f-name").fill(full_name)
+    page.locator("#f-dob").fill(born.strftime("%d/%m/%Y"))
+    page.locator("#id-input").focus()
+    page.keyboard.press("Enter")
 
 
 def test_tap_shows_the_citizen_verified_and_a_tampered_card_as_failed(page, site):
@@ -182,10 +192,7 @@ def test_keyboard_entry_and_the_token_prompt(browser, site):
         page.locator("#id-input").fill(expired.id_number)
         page.keyboard.press("Enter")  # the BHXH gateway needs the name and the date of birth too
         expect(page.locator("#manual-error")).to_contain_text("cần họ tên và ngày sinh", timeout=TIMEOUT_MS)
-        page.locator("#f-name").fill(expired.full_name)
-        page.locator("#f-dob").fill(expired.date_of_birth.strftime("%d/%m/%Y"))
-        page.locator("#id-input").focus()
-        page.keyboard.press("Enter")
+        type_manual_entry(page, expired.id_number, expired.full_name, expired.date_of_birth)
         expect(page.locator("#verdict-text")).to_have_text("Cần lưu ý", timeout=TIMEOUT_MS)
         expect(page.locator("#source")).to_have_text("Nhập tay")
         expect(page.locator("#next-list")).to_contain_text("gia hạn")
@@ -235,11 +242,7 @@ def test_the_gateways_answer_and_the_signed_in_operator(browser, tmp_path):
             gateway = site.backends.gateway
             number = gateway.ids_with_code("004")[0]
             person = site.backends.world.citizens[number]
-            page.locator("#id-input").fill(number)
-            page.locator("#f-name").fill(person.full_name)
-            page.locator("#f-dob").fill(person.date_of_birth.strftime("%d/%m/%Y"))
-            page.locator("#id-input").focus()
-            page.keyboard.press("Enter")
+            type_manual_entry(page, number, person.full_name, person.date_of_birth)
             expect(page.locator("#ent-facts")).to_contain_text("Thẻ mới", timeout=TIMEOUT_MS)
             facts = page.locator("#ent-facts")
             expect(facts).to_contain_text("Giá trị thẻ")
@@ -256,11 +259,8 @@ def test_the_gateways_answer_and_the_signed_in_operator(browser, tmp_path):
             patient_id = gateway.ids_with_code("000")[0]
             patient = site.backends.world.citizens[patient_id]
             card = site.backends.world.cards[patient_id].card_number
-            page.locator("#id-input").fill(f"{card[:2].lower()} {card[2]} {card[3:5]} {card[5:]}")
-            page.locator("#f-name").fill(patient.full_name)
-            page.locator("#f-dob").fill(patient.date_of_birth.strftime("%d/%m/%Y"))
-            page.locator("#id-input").focus()
-            page.keyboard.press("Enter")
+            type_manual_entry(page, f"{card[:2].lower()} {card[2]} {card[3:5]} {card[5:]}", patient.full_name,
+                              patient.date_of_birth)
             expect(page.locator("#verdict-text")).to_have_text("Hợp lệ", timeout=TIMEOUT_MS)
             expect(page.locator("#idmasked-label")).to_have_text("Số thẻ BHYT")
             expect(page.locator("#idmasked")).to_have_text(card[:3] + "*" * 10 + card[-2:])
